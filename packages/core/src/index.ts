@@ -1,0 +1,3 @@
+export * from './failures.js';
+export * from './measurement.js';
+export * from './mechanism.js';
