@@ -65,6 +65,8 @@ export interface ProbeSpec {
   asn: number;
   experiments: string[];
   inputs: string[];
+  /** Pharos extension: blockpage fingerprint files (OONI's CSV format), absolute paths. */
+  fingerprints: string[];
 }
 
 export interface Expectation {

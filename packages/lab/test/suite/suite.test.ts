@@ -1,0 +1,54 @@
+/**
+ * The whole scenario suite in the real lab: every verdict the probe reaches inside the lab must be
+ * the one its scenario states. Needs root (namespaces, nftables); outside CI a non-root run skips
+ * with a message, under CI it fails.
+ */
+import path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { ScenarioResult } from '../../src/runner.js';
+import { runScenarios } from '../../src/runner.js';
+import { loadScenarios, suiteFiles } from '../../src/suite.js';
+import { cleanupStaleLabs, preflight } from '../../src/world/index.js';
+
+const inCI = process.env.CI === 'true' || process.env.CI === '1';
+let unavailable: string | null = null;
+try {
+  await preflight();
+} catch (e) {
+  unavailable = (e as Error).message;
+}
+if (unavailable) {
+  if (inCI) throw new Error(`the lab suite cannot run under CI: ${unavailable}`);
+  console.warn(`SKIPPED: the lab suite needs root and the lab's system packages: ${unavailable}`);
+}
+
+const specs = await loadScenarios(await suiteFiles());
+const outDir = path.resolve('lab-results', `suite-${new Date().toISOString().replace(/[-:.]/g, '')}`);
+
+describe.skipIf(unavailable !== null)('lab scenario suite', () => {
+  const byScenario = new Map<string, ScenarioResult>();
+
+  beforeAll(async () => {
+    await cleanupStaleLabs();
+    const results = await runScenarios(specs, {
+      outDir,
+      jobs: 3,
+      onResult: (r) =>
+        console.log(
+          `[lab] ${r.scenario}: ${r.results.filter((x) => x.pass).length}/${r.results.length} (${r.seconds.toFixed(1)} s)`,
+        ),
+    });
+    for (const r of results) byScenario.set(r.scenario, r);
+  }, 1_800_000);
+
+  for (const spec of specs) {
+    for (const e of spec.expect) {
+      it(`${spec.name}: ${e.input}`, () => {
+        const r = byScenario.get(spec.name)?.results.find((x) => x.input === e.input);
+        expect(r, 'the scenario did not run').toBeDefined();
+        expect(r!.error ?? null, `no verdict (measurement: ${r!.measurement})`).toBeNull();
+        expect(r!.got).toEqual(r!.expected);
+      });
+    }
+  }
+});
