@@ -1,3 +1,6 @@
 export * from './failures.js';
+export * from './fingerprints.js';
+export * from './ip.js';
 export * from './measurement.js';
 export * from './mechanism.js';
+export * from './webconnectivity/index.js';

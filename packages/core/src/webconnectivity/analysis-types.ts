@@ -1,4 +1,11 @@
-import type { Blocking, ControlResponse, DNSQuery, HTTPTransaction, TCPConnectResult, TLSHandshake } from '../measurement.js';
+import type {
+  Blocking,
+  ControlResponse,
+  DNSQuery,
+  HTTPTransaction,
+  TCPConnectResult,
+  TLSHandshake,
+} from '../measurement.js';
 
 /**
  * What the Web Connectivity analysis reads: the raw observations of one measurement, exactly as
