@@ -1,0 +1,3 @@
+/** @pharos/probe: the experiments and the network primitives they are built from. */
+export * from './net/index.js';
+export * from './webconnectivity/index.js';

@@ -1,0 +1,2 @@
+/** @pharos/server: the observatory's services. */
+export * from './test-helper/index.js';
