@@ -1,0 +1,146 @@
+/**
+ * `pharos-probe run` arguments: parsed with node:util parseArgs and checked completely before
+ * anything is read or sent, so a typo costs nothing.
+ */
+import { parseArgs } from 'node:util';
+import { checkMeasurableURL } from '../input/measurable-url.js';
+import {
+  parseASN,
+  parseCountryCode,
+  parseIntegerInRange,
+  parseResolverAddress,
+  parseSeconds,
+  parseServiceURL,
+} from './arg-values.js';
+import {
+  DEFAULT_CONCURRENCY,
+  DEFAULT_DOH,
+  DEFAULT_RESOLVER,
+  DEFAULT_TEST_HELPER,
+  DEFAULT_TIMEOUT_SECONDS,
+  MAX_CONCURRENCY,
+} from './usage.js';
+import { UsageError } from './usage-error.js';
+
+export interface RunArgs {
+  help: boolean;
+  inputs: string[];
+  lists: string[];
+  /** null: the default name, made from the run's start time. */
+  output: string | null;
+  concurrency: number;
+  /** Set when the asked concurrency was above the cap, to tell the user. */
+  requestedConcurrency: number;
+  testHelpers: string[];
+  resolver: string;
+  doh: string;
+  caFiles: string[];
+  fingerprintFiles: string[];
+  probeCC: string | undefined;
+  probeASN: string | undefined;
+  timeoutSeconds: number;
+  quiet: boolean;
+}
+
+// Every option is `multiple` so a repeated single-value option can be reported, not silently
+// resolved to the last one.
+const OPTIONS = {
+  input: { type: 'string', multiple: true },
+  list: { type: 'string', multiple: true },
+  output: { type: 'string', multiple: true },
+  concurrency: { type: 'string', multiple: true },
+  th: { type: 'string', multiple: true },
+  resolver: { type: 'string', multiple: true },
+  doh: { type: 'string', multiple: true },
+  ca: { type: 'string', multiple: true },
+  fingerprints: { type: 'string', multiple: true },
+  'probe-cc': { type: 'string', multiple: true },
+  'probe-asn': { type: 'string', multiple: true },
+  timeout: { type: 'string', multiple: true },
+  quiet: { type: 'boolean', multiple: true },
+  help: { type: 'boolean', short: 'h', multiple: true },
+} as const;
+
+export function parseRunArgs(argv: string[]): RunArgs {
+  const { values, positionals } = parseStrict(argv);
+  const help = (values.help?.length ?? 0) > 0;
+  if (positionals.length > 0) {
+    const first = positionals[0] ?? '';
+    const hint = checkMeasurableURL(first).ok ? ` (to measure a URL, write --input ${first})` : '';
+    throw new UsageError(`unexpected argument "${first}"${hint}`);
+  }
+  const once = (name: keyof typeof OPTIONS): string | undefined => {
+    const given = values[name] as string[] | undefined;
+    if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
+    return given?.[0];
+  };
+
+  const inputs = values.input ?? [];
+  for (const input of inputs) {
+    const check = checkMeasurableURL(input);
+    if (!check.ok) throw new UsageError(`invalid URL "${input}": ${check.reason}`);
+  }
+  const lists = values.list ?? [];
+  for (const list of lists) if (list.trim() === '') throw new UsageError('--list needs a file name');
+  if (!help && inputs.length === 0 && lists.length === 0) {
+    throw new UsageError('nothing to measure: give at least one --input URL or --list FILE');
+  }
+
+  const output = once('output');
+  if (output !== undefined && output.trim() === '') throw new UsageError('--output needs a file name');
+  const concurrencyText = once('concurrency');
+  const requestedConcurrency =
+    concurrencyText === undefined
+      ? DEFAULT_CONCURRENCY
+      : parseIntegerInRange('--concurrency', concurrencyText, 1);
+  const timeoutText = once('timeout');
+  const probeCC = once('probe-cc');
+  const probeASN = once('probe-asn');
+  const resolver = once('resolver');
+  const doh = once('doh');
+  const files = (name: 'ca' | 'fingerprints') => {
+    const given = values[name] ?? [];
+    for (const file of given) if (file.trim() === '') throw new UsageError(`--${name} needs a file name`);
+    return given;
+  };
+
+  return {
+    help,
+    inputs,
+    lists,
+    output: output ?? null,
+    concurrency: Math.min(requestedConcurrency, MAX_CONCURRENCY),
+    requestedConcurrency,
+    testHelpers: (values.th ?? [DEFAULT_TEST_HELPER]).map((url) => parseServiceURL('--th', url)),
+    resolver: parseResolverAddress('--resolver', resolver ?? DEFAULT_RESOLVER),
+    doh: parseServiceURL('--doh', doh ?? DEFAULT_DOH),
+    caFiles: files('ca'),
+    fingerprintFiles: files('fingerprints'),
+    probeCC: probeCC === undefined ? undefined : parseCountryCode('--probe-cc', probeCC),
+    probeASN: probeASN === undefined ? undefined : parseASN('--probe-asn', probeASN),
+    timeoutSeconds:
+      timeoutText === undefined ? DEFAULT_TIMEOUT_SECONDS : parseSeconds('--timeout', timeoutText),
+    quiet: (values.quiet?.length ?? 0) > 0,
+  };
+}
+
+function parseStrict(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(describeParseError(err));
+  }
+}
+
+/** parseArgs' messages are long and written for programmers; keep the part a user needs. */
+function describeParseError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const message = e.message ?? String(err);
+  const option = /'(-[^' ]*)/.exec(message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    if (/argument missing|ambiguous/.test(message)) return `${option} needs a value`;
+    if (/does not take an argument/.test(message)) return `${option} takes no value`;
+  }
+  return message;
+}

@@ -1,0 +1,228 @@
+/**
+ * `pharos-probe run`: check the arguments, read the inputs, measure the URLs through a pool,
+ * append each measurement to the JSONL file as it finishes, show progress and print a summary.
+ */
+import path from 'node:path';
+import type { WebConnectivityMeasurement } from '@pharos/core';
+import { loadInputs } from '../input/inputs.js';
+import { TestListError } from '../input/test-list.js';
+import type { WebConnectivityOptions } from '../webconnectivity/index.js';
+import type { CliIO } from './io.js';
+import { JsonlWriter } from './jsonl-writer.js';
+import { outcomeOf } from './outcome.js';
+import { runPool } from './pool.js';
+import { createProgress } from './progress.js';
+import { newReportId } from './report-id.js';
+import { parseRunArgs, type RunArgs } from './run-args.js';
+import { readCAFiles, readFingerprintFiles } from './run-files.js';
+import { controlFailureWarning, type FinishedURL, formatSummary } from './summary.js';
+import { compactUTC } from './units.js';
+import { CONTROL_TIMEOUT_FACTOR, MAX_CONCURRENCY, MAX_DNS_TIMEOUT_SECONDS, RUN_USAGE } from './usage.js';
+import { UsageError } from './usage-error.js';
+
+export type Measure = (input: string, options: WebConnectivityOptions) => Promise<WebConnectivityMeasurement>;
+
+export interface RunDeps {
+  measure: Measure;
+}
+
+export const EXIT_OK = 0;
+export const EXIT_FAILURE = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_INTERRUPTED = 130;
+
+export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Promise<number> {
+  let args: RunArgs;
+  try {
+    args = parseRunArgs(argv);
+  } catch (err) {
+    if (err instanceof UsageError) return usageFailure(io, err.message);
+    throw err;
+  }
+  if (args.help) {
+    io.stdout.write(RUN_USAGE);
+    return EXIT_OK;
+  }
+  if (args.requestedConcurrency > args.concurrency) {
+    warn(
+      io,
+      `--concurrency ${args.requestedConcurrency} is above the limit; measuring ${MAX_CONCURRENCY} at a time`,
+    );
+  }
+
+  const start = io.now();
+  let setup: Awaited<ReturnType<typeof readRunFiles>>;
+  try {
+    setup = await readRunFiles(args, io.cwd);
+  } catch (err) {
+    if (err instanceof UsageError || err instanceof TestListError) return usageFailure(io, err.message);
+    throw err;
+  }
+  for (const warning of setup.warnings) warn(io, warning);
+  if (setup.urls.length === 0) {
+    return usageFailure(
+      io,
+      'no valid URL to measure: every row of the test list(s) was skipped (see the warnings)',
+    );
+  }
+
+  const outputPath = path.resolve(
+    io.cwd,
+    args.output ?? `pharos-web_connectivity-${compactUTC(start)}.jsonl`,
+  );
+  let writer: JsonlWriter;
+  try {
+    writer = await JsonlWriter.open(outputPath);
+  } catch (err) {
+    io.stderr.write(`pharos-probe: cannot open ${outputPath} for writing: ${(err as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+
+  const timeout = args.timeoutSeconds * 1000;
+  const options: WebConnectivityOptions = {
+    testHelpers: args.testHelpers,
+    publicResolver: args.resolver,
+    dohURL: args.doh,
+    extraCA: setup.extraCA.length > 0 ? setup.extraCA : undefined,
+    fingerprints: setup.fingerprints,
+    timeouts: {
+      dns: Math.min(MAX_DNS_TIMEOUT_SECONDS * 1000, timeout),
+      connect: timeout,
+      tls: timeout,
+      http: timeout,
+      // The helper performs every step itself (DNS, TCP, TLS, HTTP) before it answers.
+      control: CONTROL_TIMEOUT_FACTOR * timeout,
+    },
+    probeCC: args.probeCC,
+    probeASN: args.probeASN,
+    // One start time and report id for the whole run, as OONI groups a run's measurements.
+    testStartTime: start,
+    reportId: newReportId(start, args.probeCC, args.probeASN),
+  };
+  return measureAll({ io, deps, args, urls: setup.urls, options, writer, outputPath, start });
+}
+
+async function readRunFiles(args: RunArgs, cwd: string) {
+  const inputs = await loadInputs({
+    inputs: args.inputs,
+    lists: args.lists.map((list) => ({ path: path.resolve(cwd, list), displayName: list })),
+  });
+  const fingerprints = await readFingerprintFiles(cwd, args.fingerprintFiles);
+  const fingerprintWarnings = (fingerprints?.rejected ?? []).map(
+    (row) => `${row.file}:${row.line}: fingerprint "${row.name}" skipped: ${row.reason}`,
+  );
+  return {
+    urls: inputs.urls,
+    warnings: [...inputs.warnings, ...fingerprintWarnings],
+    extraCA: await readCAFiles(cwd, args.caFiles),
+    fingerprints,
+  };
+}
+
+async function measureAll(run: {
+  io: CliIO;
+  deps: RunDeps;
+  args: RunArgs;
+  urls: Awaited<ReturnType<typeof loadInputs>>['urls'];
+  options: WebConnectivityOptions;
+  writer: JsonlWriter;
+  outputPath: string;
+  start: Date;
+}): Promise<number> {
+  const { io, args, urls, writer } = run;
+  const progress = createProgress({ stream: io.stderr, total: urls.length, quiet: args.quiet, now: io.now });
+  const finished: FinishedURL[] = [];
+  const controller = new AbortController();
+  let errors = 0;
+  let running = 0;
+  let stopping = false;
+  let aborting = false;
+  let abortedWait: () => void = () => {};
+  const aborted = new Promise<void>((resolve) => {
+    abortedWait = resolve;
+  });
+
+  // First Ctrl-C: start nothing new, let running URLs finish (their measurements are whole).
+  // Second: abort them and stop waiting; what they would return is partial and is dropped.
+  const unsubscribe = io.onInterrupt(() => {
+    if (!stopping) {
+      stopping = true;
+      progress.note(
+        `pharos-probe: interrupted: starting no new URLs, waiting for ${running} running (Ctrl-C again to abort them)\n`,
+      );
+    } else if (!aborting) {
+      aborting = true;
+      controller.abort();
+      progress.note(`pharos-probe: aborted ${running} running URLs; they are not recorded\n`);
+      abortedWait();
+    }
+  });
+
+  const measureOne = async (input: FinishedURL['input']) => {
+    running++;
+    try {
+      let measurement: WebConnectivityMeasurement;
+      try {
+        measurement = await run.deps.measure(input.url, { ...run.options, signal: controller.signal });
+      } catch (err) {
+        if (aborting) return;
+        // measureWebConnectivity reports network failures inside the measurement; a throw is a
+        // bug, and one URL's bug must not cost the rest of the run.
+        errors++;
+        progress.note(`pharos-probe: error: measuring ${input.url} failed: ${(err as Error).message}\n`);
+        return;
+      }
+      if (aborting) return;
+      await writer.write(measurement);
+      const result: FinishedURL = { input, measurement, outcome: outcomeOf(measurement) };
+      finished.push(result);
+      progress.finished(result);
+    } finally {
+      running--;
+    }
+  };
+
+  let writeError: unknown = null;
+  const pool = runPool(urls, args.concurrency, measureOne, () => !stopping);
+  // After an abort, measurements that ignore the signal must not keep the run (and the user) waiting.
+  pool.catch(() => {});
+  try {
+    await Promise.race([pool, aborted]);
+  } catch (err) {
+    writeError = err;
+  }
+  unsubscribe();
+  progress.stop();
+  try {
+    await writer.close();
+  } catch (err) {
+    writeError ??= err;
+  }
+
+  io.stdout.write(
+    formatSummary({
+      planned: urls.length,
+      finished,
+      errors,
+      elapsedMs: io.now().getTime() - run.start.getTime(),
+      outputPath: run.outputPath,
+      interrupted: stopping,
+    }),
+  );
+  const controlWarning = controlFailureWarning(finished, args.testHelpers);
+  if (controlWarning) io.stderr.write(`pharos-probe: ${controlWarning}`);
+  if (writeError !== null) {
+    io.stderr.write(`pharos-probe: cannot write to ${run.outputPath}: ${(writeError as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+  return stopping ? EXIT_INTERRUPTED : EXIT_OK;
+}
+
+function warn(io: CliIO, message: string): void {
+  io.stderr.write(`pharos-probe: warning: ${message}\n`);
+}
+
+function usageFailure(io: CliIO, message: string): number {
+  io.stderr.write(`pharos-probe: ${message}\nRun "pharos-probe run --help" for usage.\n`);
+  return EXIT_USAGE;
+}

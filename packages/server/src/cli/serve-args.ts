@@ -1,0 +1,172 @@
+/**
+ * `pharos serve` arguments, parsed with node:util parseArgs and checked, files included, before
+ * the server starts: a typo in a key path must not leave a half-started helper.
+ */
+import { createPrivateKey, X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { DEFAULT_HOST, DEFAULT_PORT } from './usage.js';
+import { UsageError } from './usage-error.js';
+
+export interface ServeArgs {
+  help: boolean;
+  host: string;
+  port: number;
+  https: { key: string; cert: string } | undefined;
+  resolver: string | undefined;
+  extraCA: string[] | undefined;
+  log: boolean;
+}
+
+// Every option is `multiple` so a repeated single-value option is reported, not silently
+// resolved to the last one.
+const OPTIONS = {
+  host: { type: 'string', multiple: true },
+  port: { type: 'string', multiple: true },
+  'tls-cert': { type: 'string', multiple: true },
+  'tls-key': { type: 'string', multiple: true },
+  resolver: { type: 'string', multiple: true },
+  ca: { type: 'string', multiple: true },
+  log: { type: 'boolean', multiple: true },
+  help: { type: 'boolean', short: 'h', multiple: true },
+} as const;
+
+export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
+  const { values, positionals } = parseStrict(argv);
+  if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
+  const help = (values.help?.length ?? 0) > 0;
+  const once = (name: 'host' | 'port' | 'tls-cert' | 'tls-key' | 'resolver'): string | undefined => {
+    const given = values[name];
+    if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
+    return given?.[0];
+  };
+  if (help) {
+    return {
+      help,
+      host: DEFAULT_HOST,
+      port: DEFAULT_PORT,
+      https: undefined,
+      resolver: undefined,
+      extraCA: undefined,
+      log: false,
+    };
+  }
+
+  const host = parseHost(once('host') ?? DEFAULT_HOST);
+  const port = parsePort(once('port'));
+  const certFile = once('tls-cert');
+  const keyFile = once('tls-key');
+  if ((certFile === undefined) !== (keyFile === undefined)) {
+    throw new UsageError('--tls-cert and --tls-key go together: give both for HTTPS, or neither for HTTP');
+  }
+  const resolver = once('resolver');
+  const caFiles = values.ca ?? [];
+  return {
+    help,
+    host,
+    port,
+    https:
+      certFile !== undefined && keyFile !== undefined
+        ? { cert: readCertificates('--tls-cert', cwd, certFile), key: readKey(cwd, keyFile) }
+        : undefined,
+    resolver: resolver === undefined ? undefined : parseResolver(resolver),
+    extraCA: caFiles.length > 0 ? caFiles.map((file) => readCertificates('--ca', cwd, file)) : undefined,
+    log: (values.log?.length ?? 0) > 0,
+  };
+}
+
+function parseHost(value: string): string {
+  const host = value.trim();
+  const isName =
+    /^(?=.{1,253}$)[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?(\.[A-Za-z0-9]([A-Za-z0-9-]*[A-Za-z0-9])?)*$/.test(
+      host,
+    );
+  if (isIP(host) === 0 && !isName) {
+    throw new UsageError(
+      `--host "${value}": expected an IP address or host name to listen on, e.g. 127.0.0.1 or ::`,
+    );
+  }
+  return host;
+}
+
+function parsePort(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_PORT;
+  const port = /^\d{1,5}$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+  if (!(port >= 0 && port <= 65535)) {
+    throw new UsageError(`--port "${value}": expected a port number from 0 to 65535 (0: any free port)`);
+  }
+  return port;
+}
+
+/** `IP:PORT` or `[IPv6]:PORT`; the port defaults to 53. */
+function parseResolver(value: string): string {
+  const match =
+    /^\[([^\]]+)\](?::(\d{1,5}))?$/.exec(value.trim()) ?? /^([^:]+)(?::(\d{1,5}))?$/.exec(value.trim());
+  const host = match?.[1] ?? '';
+  const port = Number(match?.[2] ?? 53);
+  if (isIP(host) === 0 || !(port >= 1 && port <= 65535)) {
+    throw new UsageError(`--resolver "${value}": expected IP:PORT, e.g. 127.0.0.1:53 or [::1]:53`);
+  }
+  return isIP(host) === 6 ? `[${host}]:${port}` : `${host}:${port}`;
+}
+
+function readFileArgument(option: string, cwd: string, file: string): string {
+  try {
+    return readFileSync(path.resolve(cwd, file), 'utf8');
+  } catch (err) {
+    throw new UsageError(`${option} ${file}: cannot read it: ${(err as Error).message}`);
+  }
+}
+
+function readCertificates(option: string, cwd: string, file: string): string {
+  const text = readFileArgument(option, cwd, file);
+  const blocks = text.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [];
+  if (blocks.length === 0) {
+    throw new UsageError(
+      `${option} ${file}: no PEM certificate in it (expected -----BEGIN CERTIFICATE-----)`,
+    );
+  }
+  blocks.forEach((block, index) => {
+    try {
+      new X509Certificate(block);
+    } catch (err) {
+      throw new UsageError(
+        `${option} ${file}: certificate ${index + 1} is not valid: ${(err as Error).message}`,
+      );
+    }
+  });
+  return text;
+}
+
+function readKey(cwd: string, file: string): string {
+  const text = readFileArgument('--tls-key', cwd, file);
+  try {
+    createPrivateKey(text);
+  } catch (err) {
+    throw new UsageError(`--tls-key ${file}: not a usable PEM private key: ${(err as Error).message}`);
+  }
+  return text;
+}
+
+function parseStrict(argv: string[]) {
+  try {
+    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new UsageError(describeParseError(err));
+  }
+}
+
+/** parseArgs' messages are long and written for programmers; keep the part a user needs. */
+function describeParseError(err: unknown): string {
+  const e = err as { code?: string; message?: string };
+  const message = e.message ?? String(err);
+  const option = /'(-[^' ]*)/.exec(message)?.[1];
+  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
+  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
+    if (/argument missing|ambiguous/.test(message)) return `${option} needs a value`;
+    if (/does not take an argument/.test(message)) return `${option} takes no value`;
+  }
+  return message;
+}

@@ -1,0 +1,101 @@
+/**
+ * `pharos serve`: the test helper on a host and port until SIGINT or SIGTERM, then a clean stop
+ * (in-flight requests finish, the port is released).
+ */
+import type { FastifyInstance } from 'fastify';
+import type { CliIO, StopSignal } from './io.js';
+import { parseServeArgs, type ServeArgs } from './serve-args.js';
+import { USAGE } from './usage.js';
+import { UsageError } from './usage-error.js';
+
+/** The shell's convention for a process ended by a signal (128 + its number). */
+export const EXIT_BY_SIGNAL: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
+
+export type TestHelperFactory = (options: {
+  resolver?: string;
+  extraCA?: string[];
+  https?: { key: string; cert: string };
+  logger?: boolean;
+}) => Promise<FastifyInstance>;
+
+export async function serveCommand(
+  argv: string[],
+  io: CliIO,
+  createServer: TestHelperFactory,
+): Promise<number> {
+  let args: ServeArgs;
+  try {
+    args = parseServeArgs(argv, io.cwd);
+  } catch (err) {
+    if (!(err instanceof UsageError)) throw err;
+    io.stderr.write(`pharos: ${err.message}\nRun "pharos help" for usage.\n`);
+    return 2;
+  }
+  if (args.help) {
+    io.stdout.write(USAGE);
+    return 0;
+  }
+
+  // Subscribed before listening, so a signal that arrives while starting still stops cleanly.
+  // The first signal closes gracefully (open requests finish); a second one stops at once.
+  let stopRequested: (signal: StopSignal) => void = () => {};
+  let forceRequested: (signal: StopSignal) => void = () => {};
+  const stopped = new Promise<StopSignal>((resolve) => {
+    stopRequested = resolve;
+  });
+  const forced = new Promise<StopSignal>((resolve) => {
+    forceRequested = resolve;
+  });
+  let signals = 0;
+  const unsubscribe = io.onStopSignal((signal) => {
+    signals++;
+    if (signals === 1) stopRequested(signal);
+    else forceRequested(signal);
+  });
+  try {
+    let server: FastifyInstance;
+    try {
+      server = await createServer({
+        resolver: args.resolver,
+        extraCA: args.extraCA,
+        https: args.https,
+        logger: args.log,
+      });
+    } catch (err) {
+      io.stderr.write(`pharos: cannot start the test helper: ${(err as Error).message}\n`);
+      return 1;
+    }
+    try {
+      await server.listen({ host: args.host, port: args.port });
+    } catch (err) {
+      io.stderr.write(`pharos: cannot listen on ${args.host} port ${args.port}: ${(err as Error).message}\n`);
+      await server.close();
+      return 1;
+    }
+    const url = listeningURL(server, args.https !== undefined);
+    io.stdout.write(
+      `pharos: test helper listening on ${url}\n  probes use it with: pharos-probe run --th ${url} ...\n`,
+    );
+    const signal = await stopped;
+    io.stderr.write(`pharos: ${signal}: stopping the test helper (again to stop at once)\n`);
+    const closed = server.close().then(() => null);
+    const force = await Promise.race([closed, forced]);
+    if (force !== null) {
+      io.stderr.write(`pharos: ${force}: stopped without waiting for open requests\n`);
+      return EXIT_BY_SIGNAL[force];
+    }
+    io.stderr.write('pharos: test helper stopped\n');
+    return 0;
+  } finally {
+    unsubscribe();
+  }
+}
+
+/** The URL probes can use, from the address actually bound (port 0 means the kernel chose). */
+function listeningURL(server: FastifyInstance, https: boolean): string {
+  const address = server.server.address();
+  if (address === null || typeof address === 'string') return String(address);
+  const host =
+    address.family === 'IPv6' || address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `${https ? 'https' : 'http'}://${host}:${address.port}/`;
+}
