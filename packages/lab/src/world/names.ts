@@ -1,0 +1,16 @@
+/** The names every lab's internet has, besides the scenario's own sites. */
+export const LAB_NAMES = {
+  th: 'th.pharos.example',
+  publicResolver: 'dns.public.example',
+  proxy: 'proxy.isp.example',
+  defaultSites: ['www.example.com', 'www.example.org'],
+} as const;
+
+/** The address a `spoof: bogon` answer carries (Iran's well-known bogon). Never a lab address. */
+export const BOGON_ADDRESS = '10.10.34.35';
+export const LOCALHOST_ADDRESS = '127.0.0.1';
+
+/** A lower-case name without a trailing dot, so that names compare the way DNS compares them. */
+export function normalizeName(name: string): string {
+  return name.trim().toLowerCase().replace(/\.$/, '');
+}
