@@ -83,6 +83,13 @@ describe('status code (v0.5 rules)', () => {
 });
 
 describe('uncommon headers', () => {
+  it('ignores connection and framing headers, which an injected blockpage has too', () => {
+    const blockpage = ['Content-Type', 'Content-Length', 'Connection'];
+    const site = ['Server', 'Content-Type', 'Content-Length', 'Date', 'Connection', 'Keep-Alive'];
+    expect(headersMatch(blockpage, site)).toBe(false);
+    expect(headersMatch([...blockpage, 'X-Cache'], [...site, 'x-cache'])).toBe(true);
+  });
+
   it('ignores the 25 common header names', () => {
     expect(COMMON_HEADERS.size).toBe(25);
     expect(headersMatch(['Date', 'Server', 'Content-Type'], ['date', 'server', 'content-type'])).toBe(false);

@@ -38,6 +38,23 @@ export const COMMON_HEADERS: ReadonlySet<string> = new Set([
   'x-varnish',
 ]);
 
+/**
+ * Pharos: headers that describe the connection or the message's framing (RFC 9110 §7.6.1 and
+ * RFC 9112 §6), not the site. Almost every response has some of them, an injected blockpage
+ * included, so letting them count would make every blockpage "match" the real site's headers.
+ * OONI's QA blockpage carries no headers at all, which is why OONI's list does not need them.
+ */
+export const TRANSPORT_HEADERS: ReadonlySet<string> = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-connection',
+  'content-length',
+  'transfer-encoding',
+  'te',
+  'trailer',
+  'upgrade',
+]);
+
 /** Shares of the body lengths above this are "the same page" (strictly greater, as OONI). */
 export const BODY_PROPORTION_THRESHOLD = 0.7;
 
@@ -78,7 +95,7 @@ export function uncommonHeaders(names: Iterable<string>): Set<string> {
   const out = new Set<string>();
   for (const name of names) {
     const lower = name.toLowerCase();
-    if (!COMMON_HEADERS.has(lower)) out.add(lower);
+    if (!COMMON_HEADERS.has(lower) && !TRANSPORT_HEADERS.has(lower)) out.add(lower);
   }
   return out;
 }

@@ -4,7 +4,7 @@
  * A measurement never throws: what fails is recorded as a failure string.
  */
 import { isIP } from 'node:net';
-import type { ControlRequest, WebConnectivityMeasurement } from '@pharos/core';
+import { type ControlRequest, isLoopback, type WebConnectivityMeasurement } from '@pharos/core';
 import { lookupDoH } from '../net/dns-doh.js';
 import { type LookupResult, lookupSystem } from '../net/dns-system.js';
 import { lookupUDP } from '../net/dns-udp.js';
@@ -138,7 +138,10 @@ async function observe(input: string, options: WebConnectivityOptions, trace: Tr
     }
     system = await lookupSystem(hostname, { ...dnsOptions, tags: ['classic', 'depth=0'] });
   }
-  const addresses = system.addresses;
+  // A censor (or a broken zone) can point a name at 127.0.0.1: we never connect there, so a
+  // forged answer cannot make the probe talk to services on the volunteer's own machine. The
+  // answer stays in the measurement and the analysis judges it (as OONI's probe does).
+  const addresses = dialable(hostname, system.addresses);
 
   // 2. What to connect to: the URL's port, and :443 of each address for an http URL, whose
   // handshake proves (or disproves) that the address really serves this name (OONI's E001).
@@ -214,7 +217,8 @@ async function openHop(
       timeoutMs: timeouts.dns,
     });
     if (found.failure !== null) return { connection: null, failure: found.failure, operation: 'resolve' };
-    addresses = found.addresses;
+    addresses = dialable(hostname, found.addresses);
+    if (addresses.length === 0) return { connection: null, failure: 'dns_bogon_error', operation: 'resolve' };
   }
   const https = url.protocol === 'https:';
   const connectivity = connectAll(
@@ -230,6 +234,15 @@ async function openHop(
   );
   ctx.background.push(connectivity.settled);
   return connectivity.usable;
+}
+
+/**
+ * The resolved addresses the probe may connect to: loopback only for names that mean loopback
+ * (`localhost` and `*.localhost`, RFC 6761), which a volunteer can only have asked for on purpose.
+ */
+function dialable(hostname: string, addresses: string[]): string[] {
+  if (isIP(hostname) !== 0 || /(^|\.)localhost\.?$/i.test(hostname)) return addresses;
+  return addresses.filter((ip) => !isLoopback(ip));
 }
 
 /** The URL to measure, or the failure string when it cannot be measured. */
