@@ -23,7 +23,9 @@ export function sharedData(relativePath: string): string | null {
   const inCI = process.env.CI === 'true' || process.env.CI === '1';
   if (!sharedDataDir) {
     if (inCI) throw new Error(`../shared/data is missing: CI needs it for ${relativePath}`);
-    console.warn(`SKIPPED: ../shared/data is not beside this checkout, so tests on ${relativePath} are skipped`);
+    console.warn(
+      `SKIPPED: ../shared/data is not beside this checkout, so tests on ${relativePath} are skipped`,
+    );
     return null;
   }
   const file = path.join(sharedDataDir, relativePath);
