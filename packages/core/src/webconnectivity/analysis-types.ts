@@ -1,10 +1,10 @@
 import type {
-  Blocking,
   ControlResponse,
   DNSQuery,
   HTTPTransaction,
   TCPConnectResult,
   TLSHandshake,
+  WebConnectivityTestKeys,
 } from '../measurement.js';
 
 /**
@@ -24,18 +24,19 @@ export interface WebConnectivityObservations {
 }
 
 /** The verdict keys the analysis produces; they go into the measurement's test keys as is. */
-export interface WebConnectivityAnalysis {
-  dns_experiment_failure: string | null;
-  dns_consistency: 'consistent' | 'inconsistent' | null;
-  http_experiment_failure: string | null;
-  body_length_match: boolean | null;
-  body_proportion: number;
-  headers_match: boolean | null;
-  status_code_match: boolean | null;
-  title_match: boolean | null;
-  blocking: Blocking;
-  accessible: boolean | null;
-  x_mechanism: string | null;
-  x_blocking_fingerprints: string[];
-  x_confirmed: boolean;
-}
+export type WebConnectivityAnalysis = Pick<
+  WebConnectivityTestKeys,
+  | 'dns_experiment_failure'
+  | 'dns_consistency'
+  | 'http_experiment_failure'
+  | 'body_length_match'
+  | 'body_proportion'
+  | 'headers_match'
+  | 'status_code_match'
+  | 'title_match'
+  | 'blocking'
+  | 'accessible'
+  | 'x_mechanism'
+  | 'x_blocking_fingerprints'
+  | 'x_confirmed'
+>;

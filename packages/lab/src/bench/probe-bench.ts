@@ -13,7 +13,7 @@ import type { WebConnectivityMeasurement } from '@pharos/core';
 import { parse } from 'csv-parse/sync';
 import { probeCliPath } from '../runner.js';
 import type { CensorRule, SiteSpec } from '../spec.js';
-import { cleanupStaleLabs, createLab, preflight } from '../world/index.js';
+import { cleanupStaleLabs, createLab, defaultSite, preflight } from '../world/index.js';
 import { recordBenchmark } from './record.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -102,16 +102,7 @@ function plan(urls: string[]): { planned: Planned[]; sites: SiteSpec[]; censor: 
       }
     }
   });
-  const sites: SiteSpec[] = hosts.map((host) => ({
-    host,
-    http: true,
-    https: true,
-    status: 200,
-    addresses: 1,
-    cert: 'valid',
-    dns: 'ok',
-    geoDns: false,
-  }));
+  const sites = hosts.map(defaultSite);
   const censor = [...chosen].flatMap(([host, t]) => t.rules(host));
   const planned = urls.map((url) => {
     const host = new URL(url).hostname;

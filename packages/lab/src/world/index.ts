@@ -6,6 +6,7 @@ export type { AddressPlan } from './addressing.js';
 export { type CensorPlan, planCensor } from './censor-plan.js';
 export {
   createLab,
+  defaultSite,
   type LabAddresses,
   type LabHandle,
   type LabOptions,

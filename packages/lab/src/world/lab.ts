@@ -83,7 +83,8 @@ const READY_TIMEOUT_MS = 20_000;
 const ACK_TIMEOUT_MS = 5_000;
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
 
-function defaultSite(host: string): SiteSpec {
+/** A site as the default internet's: HTTP and HTTPS, one address, a valid certificate. */
+export function defaultSite(host: string): SiteSpec {
   return {
     host,
     http: true,

@@ -1,8 +1,8 @@
+import { parseArgs } from 'node:util';
 /**
  * `pharos-probe run` arguments: parsed with node:util parseArgs and checked completely before
  * anything is read or sent, so a typo costs nothing.
  */
-import { parseArgs } from 'node:util';
 import { checkMeasurableURL } from '../input/measurable-url.js';
 import {
   parseASN,
@@ -12,6 +12,7 @@ import {
   parseSeconds,
   parseServiceURL,
 } from './arg-values.js';
+import { describeParseError, UsageError } from './command-line.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DOH,
@@ -20,7 +21,6 @@ import {
   DEFAULT_TIMEOUT_SECONDS,
   MAX_CONCURRENCY,
 } from './usage.js';
-import { UsageError } from './usage-error.js';
 
 export interface RunArgs {
   help: boolean;
@@ -130,17 +130,4 @@ function parseStrict(argv: string[]) {
   } catch (err) {
     throw new UsageError(describeParseError(err));
   }
-}
-
-/** parseArgs' messages are long and written for programmers; keep the part a user needs. */
-function describeParseError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  const message = e.message ?? String(err);
-  const option = /'(-[^' ]*)/.exec(message)?.[1];
-  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
-  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    if (/argument missing|ambiguous/.test(message)) return `${option} needs a value`;
-    if (/does not take an argument/.test(message)) return `${option} takes no value`;
-  }
-  return message;
 }

@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { describeParseError } from '@pharos/probe';
 import { DEFAULT_HOST, DEFAULT_PORT } from './usage.js';
 import { UsageError } from './usage-error.js';
 
@@ -156,17 +157,4 @@ function parseStrict(argv: string[]) {
   } catch (err) {
     throw new UsageError(describeParseError(err));
   }
-}
-
-/** parseArgs' messages are long and written for programmers; keep the part a user needs. */
-function describeParseError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  const message = e.message ?? String(err);
-  const option = /'(-[^' ]*)/.exec(message)?.[1];
-  if (e.code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION' && option) return `unknown option ${option}`;
-  if (e.code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE' && option) {
-    if (/argument missing|ambiguous/.test(message)) return `${option} needs a value`;
-    if (/does not take an argument/.test(message)) return `${option} takes no value`;
-  }
-  return message;
 }

@@ -1,4 +1,1 @@
-/** Bad usage: printed as `pharos: <message>`, exit code 2. */
-export class UsageError extends Error {
-  override name = 'UsageError';
-}
+export { UsageError } from '@pharos/probe';
