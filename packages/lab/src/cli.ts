@@ -37,7 +37,9 @@ function show(v: unknown): string {
 }
 
 function describeResult(r: ExpectationResult): string {
-  const head = `${r.pass ? 'PASS' : 'FAIL'}  ${r.scenario}  ${r.input}`;
+  const what =
+    r.experiment === 'web_connectivity' ? r.input : r.input ? `${r.experiment} ${r.input}` : r.experiment;
+  const head = `${r.pass ? 'PASS' : 'FAIL'}  ${r.scenario}  ${what}`;
   if (r.pass)
     return `${head}  ${Object.values(r.got ?? {})
       .map(show)
@@ -115,6 +117,7 @@ export async function main(argv: string[], out = process.stdout, err = process.s
           if (args.json) {
             const line: Record<string, unknown> = {
               scenario: x.scenario,
+              experiment: x.experiment,
               input: x.input,
               pass: x.pass,
               expected: x.expected,

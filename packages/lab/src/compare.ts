@@ -1,4 +1,3 @@
-import type { WebConnectivityMeasurement } from '@pharos/core';
 import type { Expectation } from './spec.js';
 
 /** The verdict fields a scenario can state, as the probe reported them. */
@@ -8,20 +7,33 @@ export interface Verdict {
   mechanism?: unknown;
   dns_consistency?: unknown;
   confirmed?: unknown;
+  verdict?: unknown;
+  throttled?: unknown;
 }
 
-export function verdictOf(m: WebConnectivityMeasurement): Required<Verdict> {
-  const tk = m.test_keys;
+const COMPARED = [
+  'blocking',
+  'accessible',
+  'mechanism',
+  'dns_consistency',
+  'confirmed',
+  'verdict',
+  'throttled',
+] as const;
+
+/** The fields of any experiment's measurement (OONI keys, and Pharos's `x_` keys). */
+export function verdictOf(measurement: { test_keys?: unknown }): Required<Verdict> {
+  const tk = (measurement.test_keys ?? {}) as Record<string, unknown>;
   return {
     blocking: tk.blocking,
     accessible: tk.accessible,
     mechanism: tk.x_mechanism,
     dns_consistency: tk.dns_consistency,
     confirmed: tk.x_confirmed,
+    verdict: tk.x_verdict,
+    throttled: tk.x_throttled,
   };
 }
-
-const COMPARED = ['blocking', 'accessible', 'mechanism', 'dns_consistency', 'confirmed'] as const;
 
 /**
  * Compare what was expected with what the probe said. A field absent from the expectation is not

@@ -5,14 +5,15 @@
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { WebConnectivityMeasurement } from '@pharos/core';
+import type { Envelope } from '@pharos/core';
 import { compareVerdict, type Verdict, verdictOf } from './compare.js';
 import type { Expectation, ScenarioSpec } from './spec.js';
 import { createLab } from './world/index.js';
 
 export interface ExpectationResult {
   scenario: string;
-  input: string;
+  experiment: string;
+  input: string | null;
   pass: boolean;
   expected: Verdict;
   got: Verdict | null;
@@ -55,6 +56,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
   await mkdir(workDir, { recursive: true });
   const noVerdict = (e: Expectation, error: string): ExpectationResult => ({
     scenario: spec.name,
+    experiment: e.experiment,
     input: e.input,
     pass: false,
     expected: compareVerdict(e, {} as Required<Verdict>).expected,
@@ -82,6 +84,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
       process.execPath,
       probeCliPath(),
       'run',
+      ...experimentArgs(spec),
       ...spec.probe.inputs.flatMap((input) => ['--input', input]),
       '--output',
       output,
@@ -90,7 +93,7 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
       '--probe-asn',
       `AS${spec.probe.asn}`,
       '--concurrency',
-      String(Math.min(8, spec.probe.inputs.length)),
+      String(Math.max(1, Math.min(8, spec.probe.inputs.length))),
       '--quiet',
       ...spec.probe.fingerprints.flatMap((f) => ['--fingerprints', f]),
       ...lab.probeNetworkArgs,
@@ -99,10 +102,10 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
     const run = await lab.runInClient(argv, { timeoutMs: 300_000 });
     await writeFile(path.join(workDir, 'probe.log'), `$ ${argv.join(' ')}\n${run.stdout}\n${run.stderr}`);
     const measurements = await readMeasurements(output);
-    const byInput = new Map(measurements.map((m) => [m.input ?? '', m]));
+    const byKey = new Map(measurements.map((m) => [measurementKey(m.test_name, m.input), m]));
     const results: ExpectationResult[] = [];
     for (const e of spec.expect) {
-      const m = byInput.get(e.input);
+      const m = byKey.get(measurementKey(e.experiment, e.input));
       if (!m) {
         const tail = run.stderr.trim().split('\n').slice(-3).join(' | ');
         results.push(
@@ -110,10 +113,18 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
         );
         continue;
       }
-      const file = path.join(workDir, `${slug(e.input)}.json`);
+      const file = path.join(workDir, `${e.input ? slug(e.input) : e.experiment}.json`);
       await writeFile(file, `${JSON.stringify(m, null, 2)}\n`);
       const { pass, expected, got } = compareVerdict(e, verdictOf(m));
-      results.push({ scenario: spec.name, input: e.input, pass, expected, got, measurement: file });
+      results.push({
+        scenario: spec.name,
+        experiment: e.experiment,
+        input: e.input,
+        pass,
+        expected,
+        got,
+        measurement: file,
+      });
     }
     return finish(results);
   } catch (err) {
@@ -123,7 +134,20 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
   }
 }
 
-async function readMeasurements(file: string): Promise<WebConnectivityMeasurement[]> {
+function measurementKey(experiment: string, input: string | null): string {
+  return `${experiment} ${input ?? ''}`;
+}
+
+/** Web Connectivity is the probe's default; anything else is asked for by name. */
+function experimentArgs(spec: ScenarioSpec): string[] {
+  const { experiments } = spec.probe;
+  if (experiments.length === 1 && experiments[0] === 'web_connectivity') return [];
+  return experiments.flatMap((x) => ['--experiment', x]);
+}
+
+type AnyMeasurement = Envelope<Record<string, unknown>>;
+
+async function readMeasurements(file: string): Promise<AnyMeasurement[]> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -133,7 +157,7 @@ async function readMeasurements(file: string): Promise<WebConnectivityMeasuremen
   return text
     .split('\n')
     .filter((line) => line.trim() !== '')
-    .map((line) => JSON.parse(line) as WebConnectivityMeasurement);
+    .map((line) => JSON.parse(line) as AnyMeasurement);
 }
 
 /**

@@ -79,8 +79,28 @@ const Blocking = z.union([
   z.null(),
 ]);
 
+/** Experiments the probe has; scenario files may only name these. */
+export const EXPERIMENTS = [
+  'web_connectivity',
+  'whatsapp',
+  'telegram',
+  'signal',
+  'facebook_messenger',
+  'tiktok',
+  'youtube',
+  'instagram',
+  'facebook',
+  'x',
+  'throttling',
+] as const;
+/** Experiments that measure the probe's inputs (URLs); the others measure fixed endpoints. */
+const TAKES_INPUT = new Set(['web_connectivity', 'throttling']);
+
 const ExpectSchema = z.strictObject({
-  input: z.string().min(1),
+  experiment: z.enum(EXPERIMENTS).optional(),
+  input: z.string().min(1).optional(),
+  verdict: z.enum(['ok', 'blocked', 'throttled', 'down']).nullable().optional(),
+  throttled: z.boolean().optional(),
   blocking: Blocking.optional(),
   accessible: z.boolean().nullable().optional(),
   mechanism: z.string().nullable().optional(),
@@ -99,11 +119,8 @@ const ScenarioSchema = z.strictObject({
       .regex(/^[A-Z]{2}$/, 'a two-letter country code such as AZ')
       .optional(),
     asn: z.number().int().min(0).max(4294967295).optional(),
-    experiments: z
-      .array(z.enum(['web_connectivity']))
-      .min(1)
-      .optional(),
-    inputs: z.array(z.url({ protocol: /^https?$/ })).min(1),
+    experiments: z.array(z.enum(EXPERIMENTS)).min(1).optional(),
+    inputs: z.array(z.url({ protocol: /^https?$/ })).optional(),
     fingerprints: z.array(z.string().min(1)).optional(),
   }),
   expect: z.array(ExpectSchema).min(1),
@@ -227,21 +244,58 @@ function normalize(
 
   const censor = (raw.censor ?? []).map((rule, i) => normalizeRule(rule, ['censor', i], fail));
 
-  const inputs = raw.probe.inputs;
+  const inputs = raw.probe.inputs ?? [];
+  const experiments = raw.probe.experiments ?? ['web_connectivity'];
+  if (inputs.length === 0 && experiments.some((x) => TAKES_INPUT.has(x))) {
+    fail(
+      ['probe', 'inputs'],
+      `${experiments.filter((x) => TAKES_INPUT.has(x)).join(', ')} needs at least one input`,
+    );
+  }
   const expect: Expectation[] = raw.expect.map((e, i) => {
-    if (!inputs.includes(e.input)) fail(['expect', i, 'input'], `${e.input} is not one of probe.inputs`);
+    const experiment = e.experiment ?? 'web_connectivity';
+    if (!experiments.includes(experiment)) {
+      fail(
+        ['expect', i, 'experiment'],
+        `${experiment} is not one of probe.experiments (${experiments.join(', ')})`,
+      );
+    }
+    if (TAKES_INPUT.has(experiment)) {
+      if (e.input === undefined) fail(['expect', i, 'input'], `is required for ${experiment}`);
+      if (!inputs.includes(e.input)) fail(['expect', i, 'input'], `${e.input} is not one of probe.inputs`);
+    } else if (e.input !== undefined) {
+      fail(['expect', i, 'input'], `${experiment} measures its own endpoints and takes no input`);
+    }
+    const webOnly = (['blocking', 'accessible', 'dns_consistency', 'confirmed', 'throttled'] as const).filter(
+      (k) => e[k] !== undefined,
+    );
+    if (experiment !== 'web_connectivity' && webOnly.length > 0) {
+      fail(
+        ['expect', i, webOnly[0]!],
+        `belongs to web_connectivity expectations; use verdict for ${experiment}`,
+      );
+    }
+    if (experiment === 'web_connectivity' && e.verdict !== undefined) {
+      fail(['expect', i, 'verdict'], 'web_connectivity states blocking and accessible, not verdict');
+    }
     if (e.mechanism && !isMechanism(e.mechanism)) {
       fail(
         ['expect', i, 'mechanism'],
         `unknown mechanism "${e.mechanism}" (see docs/lab.md for the taxonomy)`,
       );
     }
-    const out: Expectation = { input: e.input };
-    if (e.blocking !== undefined) out.blocking = e.blocking;
-    if (e.accessible !== undefined) out.accessible = e.accessible;
-    if (e.mechanism !== undefined) out.mechanism = e.mechanism;
-    if (e.dns_consistency !== undefined) out.dns_consistency = e.dns_consistency;
-    if (e.confirmed !== undefined) out.confirmed = e.confirmed;
+    const out: Expectation = { experiment, input: e.input ?? null };
+    for (const key of [
+      'blocking',
+      'accessible',
+      'mechanism',
+      'dns_consistency',
+      'confirmed',
+      'verdict',
+      'throttled',
+    ] as const) {
+      if (e[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = e[key];
+    }
     return out;
   });
 
@@ -254,7 +308,7 @@ function normalize(
     probe: {
       cc: raw.probe.cc ?? 'ZZ',
       asn: raw.probe.asn ?? 0,
-      experiments: raw.probe.experiments ?? ['web_connectivity'],
+      experiments,
       inputs,
       // Relative to the scenario file, so a suite can ship its own fingerprints beside it.
       fingerprints: (raw.probe.fingerprints ?? []).map((f) => path.resolve(path.dirname(file), f)),

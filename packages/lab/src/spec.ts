@@ -70,7 +70,14 @@ export interface ProbeSpec {
 }
 
 export interface Expectation {
-  input: string;
+  /** The experiment whose measurement is judged (default web_connectivity). */
+  experiment: string;
+  /** The measured input; null for experiments without one (the messaging apps, the platforms). */
+  input: string | null;
+  /** Pharos extension, for experiments other than Web Connectivity: `x_verdict`. */
+  verdict?: 'ok' | 'blocked' | 'throttled' | 'down' | null;
+  /** Pharos extension, for Web Connectivity: whether the page was throttled. */
+  throttled?: boolean;
   blocking?: false | 'dns' | 'tcp_ip' | 'http-failure' | 'http-diff' | null;
   accessible?: boolean | null;
   mechanism?: string | null;

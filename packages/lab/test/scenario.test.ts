@@ -47,6 +47,7 @@ describe('scenario files', () => {
     ]);
     expect(s.probe).toMatchObject({ cc: 'AZ', asn: 29049, experiments: ['web_connectivity'] });
     expect(s.expect[0]).toEqual({
+      experiment: 'web_connectivity',
       input: 'https://news.example.az/',
       blocking: 'http-failure',
       accessible: false,
@@ -106,6 +107,43 @@ describe('scenario files', () => {
   it('reports broken YAML with its line', () => {
     const e = errorOf('name: x\nsites: [\n');
     expect(e.message).toMatch(/^scenario\.yaml:\d+: not valid YAML\/JSON/);
+  });
+
+  it('reads expectations for experiments without inputs', () => {
+    const s = parseScenario(
+      `name: apps
+description: d
+probe: { experiments: [whatsapp, throttling], inputs: [https://x.example/] }
+expect:
+  - { experiment: whatsapp, verdict: blocked, mechanism: tls.timeout }
+  - { experiment: throttling, input: https://x.example/, verdict: throttled }
+`,
+      'apps.yaml',
+    );
+    expect(s.expect).toEqual([
+      { experiment: 'whatsapp', input: null, verdict: 'blocked', mechanism: 'tls.timeout' },
+      { experiment: 'throttling', input: 'https://x.example/', verdict: 'throttled' },
+    ]);
+  });
+
+  it('keeps Web Connectivity keys and experiment verdicts apart', () => {
+    const base = `name: apps
+description: d
+probe: { experiments: [whatsapp, web_connectivity], inputs: [https://x.example/] }
+expect:
+`;
+    expect(errorOf(`${base}  - { experiment: whatsapp, blocking: dns }\n`).message).toBe(
+      'scenario.yaml:5: expect[0].blocking: belongs to web_connectivity expectations; use verdict for whatsapp',
+    );
+    expect(errorOf(`${base}  - { experiment: whatsapp, input: https://x.example/ }\n`).message).toContain(
+      'whatsapp measures its own endpoints and takes no input',
+    );
+    expect(errorOf(`${base}  - { experiment: signal, verdict: ok }\n`).message).toContain(
+      'signal is not one of probe.experiments',
+    );
+    expect(errorOf(`${base}  - { input: https://x.example/, verdict: ok }\n`).message).toContain(
+      'web_connectivity states blocking and accessible, not verdict',
+    );
   });
 
   it('parses every scenario of the suite, with unique names', async () => {

@@ -43,8 +43,12 @@ describe.skipIf(unavailable !== null)('lab scenario suite', () => {
 
   for (const spec of specs) {
     for (const e of spec.expect) {
-      it(`${spec.name}: ${e.input}`, () => {
-        const r = byScenario.get(spec.name)?.results.find((x) => x.input === e.input);
+      const what =
+        e.experiment === 'web_connectivity' ? e.input : [e.experiment, e.input].filter(Boolean).join(' ');
+      it(`${spec.name}: ${what}`, () => {
+        const r = byScenario
+          .get(spec.name)
+          ?.results.find((x) => x.experiment === e.experiment && x.input === e.input);
         expect(r, 'the scenario did not run').toBeDefined();
         expect(r!.error ?? null, `no verdict (measurement: ${r!.measurement})`).toBeNull();
         expect(r!.got).toEqual(r!.expected);
