@@ -13,6 +13,8 @@ export interface CliIO {
   /** Relative paths in arguments are resolved against this. */
   cwd: string;
   now(): Date;
+  /** Environment variables (PHAROS_PROBE_STATE, XDG_STATE_HOME, HOME); process.env when absent. */
+  env?: Record<string, string | undefined>;
   /** Calls `handler` on each user interrupt (SIGINT); returns a function that unsubscribes. */
   onInterrupt(handler: () => void): () => void;
 }
@@ -23,6 +25,7 @@ export function processIO(): CliIO {
     stderr: process.stderr,
     cwd: process.cwd(),
     now: () => new Date(),
+    env: process.env,
     onInterrupt(handler) {
       // A listener replaces Node's default (exit at once), so the run can flush and summarise.
       process.on('SIGINT', handler);

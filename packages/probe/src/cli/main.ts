@@ -2,9 +2,13 @@
  * `pharos-probe` command dispatch. Exported so tests run commands in process with their own
  * CliIO; src/cli.ts is the thin executable around it.
  */
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { type CliIO, processIO } from './io.js';
-import { EXIT_OK, EXIT_USAGE, type RunDeps, runCommand } from './run.js';
-import { MAIN_USAGE, RUN_USAGE } from './usage.js';
+import { type RunDeps, runCommand } from './run.js';
+import { statusCommand } from './status-command.js';
+import { submitCommand } from './submit-command.js';
+import { uploadCommand } from './upload-command.js';
+import { MAIN_USAGE, RUN_USAGE, STATUS_USAGE, SUBMIT_USAGE, UPLOAD_USAGE } from './usage.js';
 
 export const defaultRunDeps: RunDeps = {
   async measure(input, options) {
@@ -12,6 +16,13 @@ export const defaultRunDeps: RunDeps = {
     const { measureWebConnectivity } = await import('../webconnectivity/index.js');
     return measureWebConnectivity(input, options);
   },
+};
+
+const COMMAND_USAGE: Record<string, string> = {
+  run: RUN_USAGE,
+  status: STATUS_USAGE,
+  upload: UPLOAD_USAGE,
+  submit: SUBMIT_USAGE,
 };
 
 export async function main(
@@ -23,10 +34,16 @@ export async function main(
   switch (command) {
     case 'run':
       return runCommand(rest, io, deps);
+    case 'status':
+      return statusCommand(rest, io);
+    case 'upload':
+      return uploadCommand(rest, io, deps.upload);
+    case 'submit':
+      return submitCommand(rest, io, deps.upload);
     case 'help':
     case '--help':
     case '-h':
-      io.stdout.write(rest[0] === 'run' ? RUN_USAGE : MAIN_USAGE);
+      io.stdout.write(COMMAND_USAGE[rest[0] ?? ''] ?? MAIN_USAGE);
       return EXIT_OK;
     case undefined:
       io.stderr.write(MAIN_USAGE);

@@ -13,6 +13,7 @@ import {
   parseServiceURL,
 } from './arg-values.js';
 import { describeParseError, UsageError } from './command-line.js';
+import { parseUploadValues, UPLOAD_OPTIONS, type UploadArgs } from './upload-args.js';
 import {
   DEFAULT_CONCURRENCY,
   DEFAULT_DOH,
@@ -40,8 +41,11 @@ export interface RunArgs {
   probeASN: string | undefined;
   timeoutSeconds: number;
   quiet: boolean;
+  /** Collectors empty: no signing, no outbox, no upload (the JSONL file only). */
+  upload: UploadArgs;
 }
 
+// --ca comes with UPLOAD_OPTIONS: the same CAs are trusted for measuring and for the collector.
 // Every option is `multiple` so a repeated single-value option can be reported, not silently
 // resolved to the last one.
 const OPTIONS = {
@@ -52,13 +56,13 @@ const OPTIONS = {
   th: { type: 'string', multiple: true },
   resolver: { type: 'string', multiple: true },
   doh: { type: 'string', multiple: true },
-  ca: { type: 'string', multiple: true },
   fingerprints: { type: 'string', multiple: true },
   'probe-cc': { type: 'string', multiple: true },
   'probe-asn': { type: 'string', multiple: true },
   timeout: { type: 'string', multiple: true },
   quiet: { type: 'boolean', multiple: true },
   help: { type: 'boolean', short: 'h', multiple: true },
+  ...UPLOAD_OPTIONS,
 } as const;
 
 export function parseRunArgs(argv: string[]): RunArgs {
@@ -98,6 +102,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
   const probeASN = once('probe-asn');
   const resolver = once('resolver');
   const doh = once('doh');
+  const upload = parseUploadValues(values);
+  if (upload.collectors.length === 0 && (values['state-dir'] || values['upload-timeout'])) {
+    const given = values['state-dir'] ? '--state-dir' : '--upload-timeout';
+    throw new UsageError(
+      `${given} is used only with --collector (without it, measurements go to the JSONL file only)`,
+    );
+  }
   const files = (name: 'ca' | 'fingerprints') => {
     const given = values[name] ?? [];
     for (const file of given) if (file.trim() === '') throw new UsageError(`--${name} needs a file name`);
@@ -121,6 +132,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
     timeoutSeconds:
       timeoutText === undefined ? DEFAULT_TIMEOUT_SECONDS : parseSeconds('--timeout', timeoutText),
     quiet: (values.quiet?.length ?? 0) > 0,
+    upload,
   };
 }
 

@@ -7,6 +7,7 @@ import type { WebConnectivityMeasurement } from '@pharos/core';
 import { loadInputs } from '../input/inputs.js';
 import { TestListError } from '../input/test-list.js';
 import type { WebConnectivityOptions } from '../webconnectivity/index.js';
+import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { JsonlWriter } from './jsonl-writer.js';
 import { outcomeOf } from './outcome.js';
@@ -15,8 +16,10 @@ import { createProgress } from './progress.js';
 import { newReportId } from './report-id.js';
 import { parseRunArgs, type RunArgs } from './run-args.js';
 import { readCAFiles, readFingerprintFiles } from './run-files.js';
+import { RunUpload } from './run-upload.js';
 import { controlFailureWarning, type FinishedURL, formatSummary } from './summary.js';
 import { compactUTC } from './units.js';
+import { StateError, type UploadTuning } from './upload-session.js';
 import { CONTROL_TIMEOUT_FACTOR, MAX_CONCURRENCY, MAX_DNS_TIMEOUT_SECONDS, RUN_USAGE } from './usage.js';
 import { UsageError } from './usage-error.js';
 
@@ -24,12 +27,11 @@ export type Measure = (input: string, options: WebConnectivityOptions) => Promis
 
 export interface RunDeps {
   measure: Measure;
+  /** Upload timings; tests shorten them. */
+  upload?: UploadTuning;
 }
 
-export const EXIT_OK = 0;
-export const EXIT_FAILURE = 1;
-export const EXIT_USAGE = 2;
-export const EXIT_INTERRUPTED = 130;
+export { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE };
 
 export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Promise<number> {
   let args: RunArgs;
@@ -66,6 +68,17 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
     );
   }
 
+  let upload: RunUpload | null = null;
+  if (args.upload.collectors.length > 0) {
+    try {
+      upload = await RunUpload.start({ io, args: args.upload, extraCA: setup.extraCA, tuning: deps.upload });
+    } catch (err) {
+      if (!(err instanceof StateError)) throw err;
+      io.stderr.write(`pharos-probe: ${err.message}\n`);
+      return EXIT_FAILURE;
+    }
+  }
+
   const outputPath = path.resolve(
     io.cwd,
     args.output ?? `pharos-web_connectivity-${compactUTC(start)}.jsonl`,
@@ -75,6 +88,7 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
     writer = await JsonlWriter.open(outputPath);
   } catch (err) {
     io.stderr.write(`pharos-probe: cannot open ${outputPath} for writing: ${(err as Error).message}\n`);
+    await upload?.finish({ aborted: true, quiet: true });
     return EXIT_FAILURE;
   }
 
@@ -99,7 +113,7 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
     testStartTime: start,
     reportId: newReportId(start, args.probeCC, args.probeASN),
   };
-  return measureAll({ io, deps, args, urls: setup.urls, options, writer, outputPath, start });
+  return measureAll({ io, deps, args, urls: setup.urls, options, writer, outputPath, start, upload });
 }
 
 async function readRunFiles(args: RunArgs, cwd: string) {
@@ -128,12 +142,15 @@ async function measureAll(run: {
   writer: JsonlWriter;
   outputPath: string;
   start: Date;
+  upload: RunUpload | null;
 }): Promise<number> {
-  const { io, args, urls, writer } = run;
+  const { io, args, urls, writer, upload } = run;
   const progress = createProgress({ stream: io.stderr, total: urls.length, quiet: args.quiet, now: io.now });
+  if (upload) upload.note = (message) => progress.note(message);
   const finished: FinishedURL[] = [];
   const controller = new AbortController();
   let errors = 0;
+  let queueErrors = 0;
   let running = 0;
   let stopping = false;
   let aborting = false;
@@ -174,6 +191,17 @@ async function measureAll(run: {
       }
       if (aborting) return;
       await writer.write(measurement);
+      if (upload) {
+        try {
+          // Durable in the outbox before any upload is tried; the JSONL line is written already.
+          await upload.queue(measurement);
+        } catch (err) {
+          queueErrors++;
+          progress.note(
+            `pharos-probe: error: cannot queue the measurement of ${input.url} for upload: ${(err as Error).message}\n`,
+          );
+        }
+      }
       const result: FinishedURL = { input, measurement, outcome: outcomeOf(measurement) };
       finished.push(result);
       progress.finished(result);
@@ -193,6 +221,7 @@ async function measureAll(run: {
   }
   unsubscribe();
   progress.stop();
+  if (upload) upload.note = (message) => io.stderr.write(message);
   try {
     await writer.close();
   } catch (err) {
@@ -211,8 +240,20 @@ async function measureAll(run: {
   );
   const controlWarning = controlFailureWarning(finished, args.testHelpers);
   if (controlWarning) io.stderr.write(`pharos-probe: ${controlWarning}`);
+  if (upload) {
+    const { summary, left } = await upload.finish({ aborted: aborting, quiet: args.quiet });
+    io.stdout.write(summary);
+    if (left) io.stderr.write(`pharos-probe: ${left}`);
+  }
   if (writeError !== null) {
     io.stderr.write(`pharos-probe: cannot write to ${run.outputPath}: ${(writeError as Error).message}\n`);
+    return EXIT_FAILURE;
+  }
+  if (queueErrors > 0) {
+    io.stderr.write(
+      `pharos-probe: ${queueErrors} measurements could not be queued for upload (they are in ${run.outputPath}; ` +
+        'submit them later with "pharos-probe submit")\n',
+    );
     return EXIT_FAILURE;
   }
   return stopping ? EXIT_INTERRUPTED : EXIT_OK;
