@@ -1,3 +1,4 @@
+export * from './apps.js';
 export * from './crypto/index.js';
 export * from './failures.js';
 export * from './fingerprints.js';
@@ -5,4 +6,5 @@ export * from './ip.js';
 export * from './log/index.js';
 export * from './measurement.js';
 export * from './mechanism.js';
+export * from './throttling.js';
 export * from './webconnectivity/index.js';

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope } from '@pharos/core';
 import { compareVerdict, type Verdict, verdictOf } from './compare.js';
+import { TAKES_INPUT } from './scenario.js';
 import type { Expectation, ScenarioSpec } from './spec.js';
 import { createLab } from './world/index.js';
 
@@ -97,6 +98,8 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
       '--quiet',
       ...spec.probe.fingerprints.flatMap((f) => ['--fingerprints', f]),
       ...lab.probeNetworkArgs,
+      // The lab's stand-ins for app and platform endpoints: its own catalog and IP→ASN table.
+      ...(experimentArgs(spec).length > 0 ? lab.appProbeArgs : []),
       ...(options.probeArgs ?? []),
     ];
     const run = await lab.runInClient(argv, { timeoutMs: 300_000 });
@@ -134,8 +137,9 @@ export async function runScenario(spec: ScenarioSpec, options: RunOptions): Prom
   }
 }
 
+/** Experiments with their own endpoints are matched by name alone (platforms put their name in input). */
 function measurementKey(experiment: string, input: string | null): string {
-  return `${experiment} ${input ?? ''}`;
+  return TAKES_INPUT.has(experiment) ? `${experiment} ${input ?? ''}` : experiment;
 }
 
 /** Web Connectivity is the probe's default; anything else is asked for by name. */

@@ -47,6 +47,10 @@ const SiteSchema = z.strictObject({
   size: byteSize.optional(),
   geo_dns: z.boolean().optional(),
   asn: z.number().int().min(1).max(4294967295).optional(),
+  rate: z
+    .string()
+    .regex(/^\d+(\.\d+)?(bit|kbit|mbit|gbit)$/, 'a rate such as 1mbit')
+    .optional(),
 });
 
 const MatchSchema = z.strictObject({
@@ -65,6 +69,7 @@ const ActionSchema = z.union([
   z.strictObject({
     throttle: z.string().regex(/^\d+(\.\d+)?(bit|kbit|mbit|gbit)$/, 'a rate such as 128kbit'),
   }),
+  z.strictObject({ loss: z.number().gt(0, 'more than 0 percent').max(100, 'at most 100 percent') }),
 ]);
 
 const RuleSchema = z.strictObject({
@@ -94,7 +99,7 @@ export const EXPERIMENTS = [
   'throttling',
 ] as const;
 /** Experiments that measure the probe's inputs (URLs); the others measure fixed endpoints. */
-const TAKES_INPUT = new Set(['web_connectivity', 'throttling']);
+export const TAKES_INPUT: ReadonlySet<string> = new Set(['web_connectivity', 'throttling']);
 
 const ExpectSchema = z.strictObject({
   experiment: z.enum(EXPERIMENTS).optional(),
@@ -235,6 +240,7 @@ function normalize(
     ...(s.size !== undefined ? { size: parseSize(s.size) } : {}),
     geoDns: s.geo_dns ?? false,
     ...(s.asn !== undefined ? { asn: s.asn } : {}),
+    ...(s.rate !== undefined ? { rate: s.rate } : {}),
   }));
   const seen = new Set<string>();
   sites.forEach((s, i) => {
@@ -322,8 +328,8 @@ const ACTIONS_FOR: Record<CensorMatch['kind'], CensorAction['kind'][]> = {
   dns_name: ['nxdomain', 'refused', 'servfail', 'drop', 'spoof'],
   sni: ['drop', 'reset', 'throttle'],
   host: ['drop', 'reset', 'blockpage'],
-  dst: ['drop', 'reset', 'throttle'],
-  all: ['drop', 'throttle'],
+  dst: ['drop', 'reset', 'throttle', 'loss'],
+  all: ['drop', 'throttle', 'loss'],
 };
 
 const SPOOF_KEYWORDS = new Set(['bogon', 'localhost', 'proxy']);
@@ -357,7 +363,8 @@ function normalizeRule(
     }
     action = { kind: 'spoof', address: a.spoof };
   } else if ('blockpage' in a) action = { kind: 'blockpage', html: a.blockpage };
-  else action = { kind: 'throttle', rate: a.throttle };
+  else if ('throttle' in a) action = { kind: 'throttle', rate: a.throttle };
+  else action = { kind: 'loss', percent: a.loss };
 
   if (!ACTIONS_FOR[match.kind].includes(action.kind)) {
     fail(

@@ -32,6 +32,12 @@ export interface SiteSpec {
   geoDns: boolean;
   /** Pharos extension (issue 4): the ASN the site's addresses belong to. */
   asn?: number;
+  /**
+   * Pharos extension (issue 4): the site's own uplink, a tc rate such as `1mbit`. Shaped in the
+   * internet namespace, so the site is slow for everyone (probe, control, test helper): a slow
+   * site, not throttling.
+   */
+  rate?: string;
 }
 
 export type CensorMatch =
@@ -51,7 +57,9 @@ export type CensorAction =
   | { kind: 'spoof'; address: string }
   | { kind: 'blockpage'; html: string }
   /** rate in tc syntax, e.g. "128kbit". */
-  | { kind: 'throttle'; rate: string };
+  | { kind: 'throttle'; rate: string }
+  /** Pharos extension (issue 4): drop this percentage of packets at random (a lossy path, not censorship). */
+  | { kind: 'loss'; percent: number };
 
 export interface CensorRule {
   match: CensorMatch;

@@ -64,7 +64,16 @@ describe('lab addresses', () => {
   });
 
   it('always has the default sites and refuses the lab its own names', () => {
-    expect(worldSites([]).map((s) => s.host)).toEqual(['www.example.com', 'www.example.org']);
+    expect(worldSites([], { standIns: false }).map((s) => s.host)).toEqual([
+      'www.example.com',
+      'www.example.org',
+    ]);
+    // The platform stand-ins come after them (and after the scenario's sites).
+    expect(
+      worldSites([])
+        .map((s) => s.host)
+        .slice(0, 3),
+    ).toEqual(['www.example.com', 'www.example.org', 'e1.whatsapp.net']);
     expect(() => worldSites([site('th.pharos.example')])).toThrow(/lab's own names/);
   });
 });

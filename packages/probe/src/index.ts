@@ -1,6 +1,7 @@
 /** @pharos/probe: the experiments and the network primitives they are built from. */
 
 export { describeParseError, UsageError } from './cli/command-line.js';
+export * from './experiments/apps/index.js';
 export {
   keyFingerprint,
   loadOrCreateProbeKey,

@@ -9,7 +9,8 @@ import type { WebConnectivityMeasurement, WebConnectivityTestKeys } from '@pharo
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIO } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
-import type { Measure } from '../src/cli/run.js';
+import type { Measure, RunExperiment } from '../src/cli/run.js';
+import type { AnyMeasurement } from '../src/experiments/registry.js';
 import type { WebConnectivityOptions } from '../src/webconnectivity/index.js';
 
 const START = Date.parse('2024-02-07T10:15:00Z');
@@ -104,6 +105,19 @@ describe('pharos-probe run: argument validation', () => {
 
   it.each([
     [[], /nothing to measure: give at least one --input URL or --list FILE/],
+    [
+      ['--experiment', 'throttling'],
+      /nothing to measure: give at least one --input URL or --list FILE for throttling/,
+    ],
+    [
+      ['--experiment', 'whatsap'],
+      /unknown experiment "whatsap" \(known: web_connectivity, throttling, whatsapp/,
+    ],
+    [
+      ['--experiment', 'whatsapp', '--input', 'https://a.example/'],
+      /whatsapp measure their own endpoints; --input and --list are for web_connectivity and throttling/,
+    ],
+    [['--experiment', 'tiktok', '--data-budget', 'lots'], /--data-budget "lots": give a size such as 20MB/],
     [['--input', 'https://a.example/', '--concurrency', '0'], /--concurrency "0": must be at least 1/],
     [
       ['--input', 'https://a.example/', '--concurrency', 'four'],
@@ -177,7 +191,7 @@ describe('pharos-probe run: argument validation', () => {
     const runHelp = fakeIO(dir);
     expect(await main(['run', '--help'], runHelp.io, fakeMeasure())).toBe(0);
     expect(runHelp.stdout()).toContain(
-      'Usage: pharos-probe run (--input URL ... | --list FILE ...) [options]',
+      'Usage: pharos-probe run [--experiment NAME ...] (--input URL ... | --list FILE ...) [options]',
     );
     const unknown = fakeIO(dir);
     expect(await main(['measure'], unknown.io, fakeMeasure())).toBe(2);
@@ -428,3 +442,55 @@ async function vi_waitFor(condition: () => boolean): Promise<void> {
   for (let i = 0; i < 200 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 5));
   expect(condition()).toBe(true);
 }
+
+describe('pharos-probe run: other experiments', () => {
+  it('runs each experiment on its inputs or its own endpoints, and stops at the data budget', async () => {
+    const t = fakeIO(dir);
+    const { measure, calls } = fakeMeasure();
+    const ran: { name: string; input: string | null }[] = [];
+    const runExperiment: RunExperiment = async (name, input, options) => {
+      ran.push({ name, input });
+      // Experiments other than Web Connectivity spend from the budget themselves.
+      options.dataBudget?.spend(800);
+      return {
+        ...measurementFor(input ?? name),
+        test_name: name,
+        input,
+        test_keys: {
+          x_verdict: 'blocked',
+          x_mechanism: 'tls.timeout',
+          x_bytes_sent: 300,
+          x_bytes_received: 500,
+        },
+      } as unknown as AnyMeasurement;
+    };
+    const code = await main(
+      [
+        'run',
+        '--experiment',
+        'whatsapp',
+        '--experiment',
+        'throttling',
+        '--input',
+        'https://a.example/',
+        '--concurrency',
+        '1',
+        '--data-budget',
+        '500',
+        '--output',
+        'out.jsonl',
+      ],
+      t.io,
+      { measure, runExperiment },
+    );
+    expect(code).toBe(0);
+    expect(calls).toHaveLength(0);
+    expect(ran).toEqual([{ name: 'whatsapp', input: null }]);
+    expect(t.stderr()).toContain(
+      'the data budget (--data-budget 500 bytes) was spent; 1 measurements were not started',
+    );
+    const lines = await readFile(path.join(dir, 'out.jsonl'), 'utf8');
+    expect(JSON.parse(lines.trim()).test_name).toBe('whatsapp');
+    expect(t.stdout()).toMatch(/whatsapp\s+blocked tls\.timeout/);
+  });
+});

@@ -26,6 +26,11 @@ export interface CensorPlan {
   /** `tc -batch -` lines installing the throttle classes (empty: no throttling). */
   tc: string[];
   router: RouterRules;
+  /**
+   * A `loss` rule is active: the hosts must send one TCP segment per packet (GSO/TSO off), or the
+   * router would see 64 KB super-packets and one random drop would lose dozens of segments.
+   */
+  perSegment: boolean;
   /** One line per rule: what it became. */
   description: string[];
 }
@@ -69,9 +74,11 @@ export function describeRule(rule: CensorRule): string {
       ? `spoof ${a.address}`
       : a.kind === 'throttle'
         ? `throttle ${a.rate}`
-        : a.kind === 'blockpage'
-          ? 'blockpage'
-          : a.kind;
+        : a.kind === 'loss'
+          ? `loss ${a.percent}%`
+          : a.kind === 'blockpage'
+            ? 'blockpage'
+            : a.kind;
   return `${match} → ${action}${m.kind === 'dns_name' ? ` (via ${rule.via})` : ''}`;
 }
 
@@ -112,6 +119,7 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
   let cap: string | undefined;
   let needDnsInterception = false;
   let needHttpInterception = false;
+  let perSegment = false;
 
   const newClass = (rate: string): { minor: string; mark: string } => {
     const n = 0x10 + classes.length;
@@ -121,6 +129,13 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
   };
   const checkRate = (rate: string) => {
     if (!RATE.test(rate)) throw new Error(`throttle rate ${rate} is not a tc rate such as 128kbit or 2mbit`);
+  };
+  /** nft `numgen random mod 10000 < N`: PERCENT in hundredths of a percent. */
+  const lossTest = (percent: number): string => {
+    if (!Number.isFinite(percent) || percent <= 0 || percent > 100)
+      throw new Error(`loss ${percent} is not a percentage in (0, 100]`);
+    perSegment = true;
+    return `numgen random mod 10000 < ${Math.round(percent * 100)}`;
   };
 
   rules.forEach((rule, index) => {
@@ -226,6 +241,13 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
             postrouting.push(`oifname "${R0}" ip saddr ${set}${sport} meta priority set 1:${minor}`);
             postrouting.push(`oifname "${R1}" ip daddr ${set}${dport} meta priority set 1:${minor}`);
             description.push(`${where}: nft postrouting by address → htb class 1:${minor} (${action.rate})`);
+          } else if (action.kind === 'loss') {
+            if (port !== undefined) throw new Error('loss on a dst applies to every port: leave port out');
+            const test = lossTest(action.percent);
+            chains.forward.push(`ip daddr ${set} ${test} drop`, `ip saddr ${set} ${test} drop`);
+            description.push(
+              `${where}: nft forward ${test} drop, both directions (TCP segmentation offload off on the hosts)`,
+            );
           } else throw unsupported(action, 'dst');
           break;
         }
@@ -248,6 +270,12 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
             checkRate(action.rate);
             cap ??= action.rate;
             description.push(`${where}: htb on both router interfaces capped at ${action.rate}`);
+          } else if (action.kind === 'loss') {
+            const test = lossTest(action.percent);
+            chains.forward.push(`${test} drop`);
+            description.push(
+              `${where}: nft forward ${test} drop (TCP segmentation offload off on the hosts)`,
+            );
           } else throw unsupported(action, 'all');
           break;
         }
@@ -332,5 +360,5 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
         );
     }
   }
-  return { nft, iptables, tc, router, description };
+  return { nft, iptables, tc, router, perSegment, description };
 }

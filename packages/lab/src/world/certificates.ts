@@ -23,6 +23,11 @@ export interface LabCertificates {
   /** PEM of the lab CA (the only CA the probe is told to trust). */
   caPem: string;
   caFile: string;
+  /**
+   * PEM of the lab's stand-in for an app's private CA (Signal's, which the Signal experiment
+   * pins); null when no certificate asked for it. The probe learns it from the lab catalog only.
+   */
+  pinnedCaPem: string | null;
   /** Per host name: the PEM key and certificate chain it serves. */
   leaves: Record<string, KeyAndCert>;
 }
@@ -68,12 +73,13 @@ async function createAuthority(commonName: string): Promise<Authority> {
 
 async function issue(
   authority: Authority,
-  name: string,
+  name: string | string[],
   validity: { notBefore: Date; notAfter: Date },
 ): Promise<KeyAndCert> {
+  const names = typeof name === 'string' ? [name] : name;
   const keys = await generateKeys();
   const cert = await x509.X509CertificateGenerator.create({
-    subject: `CN=${name}`,
+    subject: `CN=${names[0]}`,
     issuer: authority.cert.subject,
     notBefore: validity.notBefore,
     notAfter: validity.notAfter,
@@ -84,12 +90,24 @@ async function issue(
       new x509.BasicConstraintsExtension(false, undefined, true),
       new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature, true),
       new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.serverAuth]),
-      new x509.SubjectAlternativeNameExtension([{ type: 'dns', value: name }]),
+      new x509.SubjectAlternativeNameExtension(names.map((value) => ({ type: 'dns', value }))),
       await x509.AuthorityKeyIdentifierExtension.create(authority.cert),
       await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
     ],
   });
   return { key: await privateKeyPem(keys.privateKey), cert: cert.toString('pem') };
+}
+
+export interface CertRequest {
+  host: string;
+  mode: CertMode;
+  /** Who signs a valid certificate: the lab CA (default) or the lab's stand-in for a private CA. */
+  issuer?: 'lab' | 'pinned';
+  /**
+   * Valid certificates of the same group and issuer share one key and one certificate naming
+   * them all (the platform stand-ins: one signature instead of a hundred).
+   */
+  group?: string;
 }
 
 /**
@@ -99,19 +117,40 @@ async function issue(
  */
 export async function createLabCertificates(
   workDir: string,
-  requests: { host: string; mode: CertMode }[],
+  requests: CertRequest[],
   label: string,
 ): Promise<LabCertificates> {
   const ca = await createAuthority(`Pharos Lab CA ${label}`);
   let untrusted: Promise<Authority> | undefined;
+  let pinned: Promise<Authority> | undefined;
   const now = Date.now();
   const current = { notBefore: new Date(now - DAY), notAfter: new Date(now + 30 * DAY) };
   const leaves: Record<string, KeyAndCert> = {};
-  await Promise.all(
-    requests.map(async ({ host, mode }) => {
+  const groups = new Map<string, { issuer: 'lab' | 'pinned'; hosts: string[] }>();
+  const single: CertRequest[] = [];
+  for (const r of requests) {
+    if (r.mode === 'valid' && r.group !== undefined) {
+      const issuer = r.issuer ?? 'lab';
+      const key = `${issuer} ${r.group}`;
+      const group = groups.get(key) ?? { issuer, hosts: [] };
+      group.hosts.push(r.host);
+      groups.set(key, group);
+    } else single.push(r);
+  }
+  const signer = (issuer: 'lab' | 'pinned' | undefined): Promise<Authority> => {
+    if (issuer !== 'pinned') return Promise.resolve(ca);
+    pinned ??= createAuthority(`Pharos Lab Pinned CA ${label}`);
+    return pinned;
+  };
+  await Promise.all([
+    ...[...groups.values()].map(async ({ issuer, hosts }) => {
+      const shared = await issue(await signer(issuer), hosts, current);
+      for (const host of hosts) leaves[host] = shared;
+    }),
+    ...single.map(async ({ host, mode, issuer }) => {
       switch (mode) {
         case 'valid':
-          leaves[host] = await issue(ca, host, current);
+          leaves[host] = await issue(await signer(issuer), host, current);
           break;
         case 'expired':
           leaves[host] = await issue(ca, host, {
@@ -128,9 +167,10 @@ export async function createLabCertificates(
           break;
       }
     }),
-  );
+  ]);
   const caPem = ca.cert.toString('pem');
   const caFile = join(workDir, 'ca.pem');
   await writeFile(caFile, `${caPem}\n`);
-  return { caPem, caFile, leaves };
+  const pinnedCaPem = pinned ? (await pinned).cert.toString('pem') : null;
+  return { caPem, caFile, pinnedCaPem, leaves };
 }

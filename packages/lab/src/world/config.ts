@@ -15,6 +15,15 @@ export interface SiteServiceConfig {
   size?: number;
   /** Key and certificate presented on 443 (absent when https is false). */
   tls?: KeyAndCert;
+  /** Ports that accept TCP connections and say nothing (WhatsApp's 5222). */
+  tcpPorts?: number[];
+  /** Ports serving plain HTTP besides 80 (Telegram's data centres answer HTTP on 443). */
+  httpPorts?: number[];
+  /**
+   * The certificate is shared with other sites (the platform stand-ins): its TLS context is built
+   * once and chosen by SNI, so a hundred stand-ins do not parse the same key a hundred times.
+   */
+  sharedTls?: boolean;
 }
 
 /** The internet namespace's process: authoritative DNS, public resolver (+DoH), test helper, sites, proxy. */

@@ -13,6 +13,7 @@ export {
   type RunResult,
   worldSites,
 } from './lab.js';
-export { BOGON_ADDRESS, LAB_NAMES } from './names.js';
+export { BOGON_ADDRESS, LAB_NAMES, TELEGRAM_DC_DOMAIN, telegramDcHost } from './names.js';
 export { preflight } from './preflight.js';
 export { cleanupStaleLabs } from './registry.js';
+export { asnTableCSV, labCatalog, standInSites, type WorldSite } from './standins.js';

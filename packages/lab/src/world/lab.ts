@@ -3,9 +3,9 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CensorRule, SiteSpec } from '../spec.js';
-import { type AddressPlan, planAddresses } from './addressing.js';
+import { type AddressPlan, IFACE, planAddresses } from './addressing.js';
 import { type CensorContext, planCensor } from './censor-plan.js';
-import { type CertMode, createLabCertificates } from './certificates.js';
+import { type CertRequest, createLabCertificates } from './certificates.js';
 import { NamespaceProcess } from './children.js';
 import { run } from './commands.js';
 import type { Interception, RouterConfig, ServicesConfig } from './config.js';
@@ -31,6 +31,8 @@ import {
   releaseIndex,
   unregisterLab,
 } from './registry.js';
+import { planSiteRates } from './site-rates.js';
+import { asnTableCSV, labCatalog, standInSites, type WorldSite } from './standins.js';
 import { buildZone } from './zone.js';
 
 export interface LabOptions {
@@ -38,6 +40,8 @@ export interface LabOptions {
   censor: CensorRule[];
   workDir: string;
   log?: (line: string) => void;
+  /** The platform and app stand-ins in the default internet (default true). */
+  standIns?: boolean;
 }
 
 export interface LabAddresses {
@@ -68,6 +72,12 @@ export interface LabHandle {
   readonly namespaces: LabNamespaces;
   /** The probe's network options in this lab: --th, --resolver (the public resolver), --doh, --ca. */
   readonly probeNetworkArgs: string[];
+  /** The catalog pointing the app and platform experiments at the lab's stand-ins. */
+  readonly catalogFile: string;
+  /** The IP→ASN table (start,end,asn) of the lab's sites that carry an ASN. */
+  readonly asnTableFile: string;
+  /** What the app and platform experiments need besides probeNetworkArgs: --catalog, --asn-table. */
+  readonly appProbeArgs: string[];
   /** Run a command inside the client (probe) namespace; resolves when it exits (code null: killed on timeout). */
   runInClient(
     argv: string[],
@@ -97,10 +107,13 @@ export function defaultSite(host: string): SiteSpec {
   };
 }
 
-/** The lab's sites: the default internet's two, plus (or replaced by) the scenario's. */
-export function worldSites(sites: SiteSpec[]): SiteSpec[] {
+/**
+ * The lab's sites: the default internet's two, plus (or replaced by) the scenario's, then the
+ * platform stand-ins the scenario did not redefine (last, so they never move anyone's address).
+ */
+export function worldSites(sites: SiteSpec[], options: { standIns?: boolean } = {}): WorldSite[] {
   const reserved = new Set<string>([LAB_NAMES.th, LAB_NAMES.publicResolver, LAB_NAMES.proxy]);
-  const byHost = new Map<string, SiteSpec>();
+  const byHost = new Map<string, WorldSite>();
   for (const host of LAB_NAMES.defaultSites) byHost.set(host, defaultSite(host));
   for (const site of sites) {
     const host = normalizeName(site.host);
@@ -108,6 +121,8 @@ export function worldSites(sites: SiteSpec[]): SiteSpec[] {
     if (reserved.has(host)) throw new Error(`site host ${host} is one of the lab's own names`);
     byHost.set(host, { ...site, host });
   }
+  if (options.standIns ?? true)
+    for (const standIn of standInSites()) if (!byHost.has(standIn.host)) byHost.set(standIn.host, standIn);
   return [...byHost.values()];
 }
 
@@ -152,12 +167,15 @@ class Lab implements LabHandle, LiveLab {
   readonly namespaces: LabNamespaces;
   readonly addresses: LabAddresses;
   caCertFile = '';
+  catalogFile = '';
+  asnTableFile = '';
   private services?: NamespaceProcess;
   private router?: NamespaceProcess;
   private readonly clients = new Set<ChildProcess>();
   private readonly context: CensorContext;
   private censorQueue: Promise<void> = Promise.resolve();
   private throttled = false;
+  private perSegment = false;
   private requestId = 0;
   private closed = false;
   private teardownPromise?: Promise<void>;
@@ -167,7 +185,7 @@ class Lab implements LabHandle, LiveLab {
     readonly k: number,
     readonly workDir: string,
     private readonly plan: AddressPlan,
-    private readonly sites: SiteSpec[],
+    private readonly sites: WorldSite[],
     private readonly log: (line: string) => void,
   ) {
     this.id = `phx${k}`;
@@ -198,19 +216,37 @@ class Lab implements LabHandle, LiveLab {
     ];
   }
 
+  get appProbeArgs(): string[] {
+    return ['--catalog', this.catalogFile, '--asn-table', this.asnTableFile];
+  }
+
   async build(censor: CensorRule[]): Promise<void> {
     const { plan, sites, workDir, namespaces: ns } = this;
-    const certRequests: { host: string; mode: CertMode }[] = [
+    const certRequests: CertRequest[] = [
       { host: LAB_NAMES.th, mode: 'valid' },
       { host: LAB_NAMES.publicResolver, mode: 'valid' },
-      ...sites.filter((s) => s.https).map((s) => ({ host: s.host, mode: s.cert })),
+      ...sites
+        .filter((s) => s.https)
+        .map((s) => ({
+          host: s.host,
+          mode: s.cert,
+          issuer: s.issuer ?? 'lab',
+          ...(s.standIn ? { group: 'stand-ins' } : {}),
+        })),
     ];
     const [certs] = await Promise.all([
       createLabCertificates(workDir, certRequests, this.id),
-      createNetwork(ns, plan),
+      createNetwork(ns, plan).then(() => this.shapeSlowSites()),
     ]);
     this.caCertFile = certs.caFile;
     writeNetnsEtc(ns, plan);
+    this.catalogFile = join(workDir, 'catalog.json');
+    this.asnTableFile = join(workDir, 'asn.csv');
+    writeFileSync(
+      this.catalogFile,
+      `${JSON.stringify(labCatalog(plan, sites, certs.pinnedCaPem), null, 2)}\n`,
+    );
+    writeFileSync(this.asnTableFile, asnTableCSV(plan, sites));
 
     const services: ServicesConfig = {
       zone: buildZone(plan, sites),
@@ -233,6 +269,9 @@ class Lab implements LabHandle, LiveLab {
         redirect: s.redirect,
         size: s.size,
         tls: certs.leaves[s.host],
+        ...(s.tcpPorts?.length ? { tcpPorts: s.tcpPorts } : {}),
+        ...(s.httpPorts?.length ? { httpPorts: s.httpPorts } : {}),
+        ...(s.standIn ? { sharedTls: true } : {}),
       })),
     };
     const router: RouterConfig = {
@@ -267,6 +306,15 @@ class Lab implements LabHandle, LiveLab {
     for (const warning of ready.flatMap((r) => r.warnings ?? []))
       this.log(`lab ${this.id}: warning: ${warning}`);
     await this.applyCensor(censor);
+  }
+
+  /** Sites with a `rate`: shaped in the internet namespace, for everyone. */
+  private async shapeSlowSites(): Promise<void> {
+    const rates = planSiteRates(this.sites, this.plan);
+    if (!rates) return;
+    await run(['tc', '-n', this.namespaces.internet, '-batch', '-'], { input: `${rates.tc.join('\n')}\n` });
+    await run(['ip', 'netns', 'exec', this.namespaces.internet, 'nft', '-f', '-'], { input: rates.nft });
+    for (const line of rates.description) this.log(`lab ${this.id}: ${line}`);
   }
 
   runInClient(
@@ -323,6 +371,25 @@ class Lab implements LabHandle, LiveLab {
       this.throttled = false;
     }
     this.throttled = plan.tc.length > 0;
+    if (plan.perSegment !== this.perSegment) {
+      // Random loss must hit TCP segments, not 64 KB GSO super-packets: the two senders (probe and
+      // internet) send one segment per packet while a loss rule is active.
+      const segs = plan.perSegment ? 1 : 65535;
+      await Promise.all([
+        run(['ip', '-n', this.namespaces.client, 'link', 'set', IFACE.client, 'gso_max_segs', String(segs)]),
+        run([
+          'ip',
+          '-n',
+          this.namespaces.internet,
+          'link',
+          'set',
+          IFACE.internet,
+          'gso_max_segs',
+          String(segs),
+        ]),
+      ]);
+      this.perSegment = plan.perSegment;
+    }
     await Promise.all([
       run(['ip', 'netns', 'exec', rtr, 'nft', '-f', '-'], { input: plan.nft }),
       run(['ip', 'netns', 'exec', rtr, 'iptables-restore'], { input: plan.iptables }),
@@ -396,9 +463,10 @@ export async function createLab(options: LabOptions): Promise<LabHandle> {
   const started = performance.now();
   const log = options.log ?? (() => {});
   await preflight();
-  const sites = worldSites(options.sites);
-  // Check the rules before building anything (any lab index gives the same verdict).
+  const sites = worldSites(options.sites, { standIns: options.standIns ?? true });
+  // Check the rules and site rates before building anything (any lab index gives the same verdict).
   planCensor(options.censor, interceptions(planAddresses(0, sites), sites));
+  planSiteRates(sites, planAddresses(0, sites));
   const stale = await cleanupStaleLabs();
   if (stale > 0) log(`removed ${stale} stale lab(s) left behind by processes that died`);
   const workDir = resolve(options.workDir);

@@ -77,3 +77,26 @@ export function parseASN(option: string, value: string): string {
   }
   return `AS${n}`;
 }
+
+const BYTE_UNITS: Record<string, number> = {
+  '': 1,
+  B: 1,
+  KB: 1e3,
+  MB: 1e6,
+  GB: 1e9,
+  KIB: 1024,
+  MIB: 1024 ** 2,
+  GIB: 1024 ** 3,
+};
+
+/** A byte count such as 5000000, 20MB or 512KiB (volunteers think of data plans in MB). */
+export function parseByteSize(option: string, value: string): number {
+  const m = /^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]*)\s*$/.exec(value);
+  const unit = m ? BYTE_UNITS[(m[2] ?? '').toUpperCase()] : undefined;
+  if (!m || unit === undefined) {
+    throw new UsageError(`${option} "${value}": give a size such as 20MB, 512KiB or a number of bytes`);
+  }
+  const bytes = Math.floor(Number(m[1]) * unit);
+  if (bytes < 1) throw new UsageError(`${option} "${value}": must be at least one byte`);
+  return bytes;
+}

@@ -3,9 +3,11 @@ import { parseArgs } from 'node:util';
  * `pharos-probe run` arguments: parsed with node:util parseArgs and checked completely before
  * anything is read or sent, so a typo costs nothing.
  */
+import { EXPERIMENT_NAMES, isExperiment, takesInput, WEB_CONNECTIVITY } from '../experiments/registry.js';
 import { checkMeasurableURL } from '../input/measurable-url.js';
 import {
   parseASN,
+  parseByteSize,
   parseCountryCode,
   parseIntegerInRange,
   parseResolverAddress,
@@ -41,6 +43,14 @@ export interface RunArgs {
   probeASN: string | undefined;
   timeoutSeconds: number;
   quiet: boolean;
+  /** Experiments to run, in order; web_connectivity when none is named. */
+  experiments: string[];
+  /** The app and platform catalog file, when not the shipped one. */
+  catalog: string | undefined;
+  /** An IP→ASN CSV for address-ownership checks (Messenger). */
+  asnTable: string | undefined;
+  /** Bytes the whole run may cost; undefined: no cap. */
+  dataBudget: number | undefined;
   /** Collectors empty: no signing, no outbox, no upload (the JSONL file only). */
   upload: UploadArgs;
 }
@@ -51,6 +61,10 @@ export interface RunArgs {
 const OPTIONS = {
   input: { type: 'string', multiple: true },
   list: { type: 'string', multiple: true },
+  experiment: { type: 'string', multiple: true },
+  catalog: { type: 'string', multiple: true },
+  'asn-table': { type: 'string', multiple: true },
+  'data-budget': { type: 'string', multiple: true },
   output: { type: 'string', multiple: true },
   concurrency: { type: 'string', multiple: true },
   th: { type: 'string', multiple: true },
@@ -86,8 +100,23 @@ export function parseRunArgs(argv: string[]): RunArgs {
   }
   const lists = values.list ?? [];
   for (const list of lists) if (list.trim() === '') throw new UsageError('--list needs a file name');
-  if (!help && inputs.length === 0 && lists.length === 0) {
-    throw new UsageError('nothing to measure: give at least one --input URL or --list FILE');
+  const experiments = [...new Set(values.experiment ?? [WEB_CONNECTIVITY])];
+  for (const name of experiments) {
+    if (!isExperiment(name)) {
+      throw new UsageError(`unknown experiment "${name}" (known: ${EXPERIMENT_NAMES.join(', ')})`);
+    }
+  }
+  const needInputs = experiments.filter(takesInput);
+  const hasInputs = inputs.length > 0 || lists.length > 0;
+  if (!help && needInputs.length > 0 && !hasInputs) {
+    const who =
+      needInputs.length === 1 && needInputs[0] === WEB_CONNECTIVITY ? '' : ` for ${needInputs.join(' and ')}`;
+    throw new UsageError(`nothing to measure: give at least one --input URL or --list FILE${who}`);
+  }
+  if (!help && needInputs.length === 0 && hasInputs) {
+    throw new UsageError(
+      `${experiments.join(', ')} measure their own endpoints; --input and --list are for ${EXPERIMENT_NAMES.filter(takesInput).join(' and ')}`,
+    );
   }
 
   const output = once('output');
@@ -132,6 +161,13 @@ export function parseRunArgs(argv: string[]): RunArgs {
     timeoutSeconds:
       timeoutText === undefined ? DEFAULT_TIMEOUT_SECONDS : parseSeconds('--timeout', timeoutText),
     quiet: (values.quiet?.length ?? 0) > 0,
+    experiments,
+    catalog: once('catalog'),
+    asnTable: once('asn-table'),
+    dataBudget: (() => {
+      const text = once('data-budget');
+      return text === undefined ? undefined : parseByteSize('--data-budget', text);
+    })(),
     upload,
   };
 }

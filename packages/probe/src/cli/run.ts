@@ -2,10 +2,18 @@
  * `pharos-probe run`: check the arguments, read the inputs, measure the URLs through a pool,
  * append each measurement to the JSONL file as it finishes, show progress and print a summary.
  */
+import { setMaxListeners } from 'node:events';
 import path from 'node:path';
 import type { WebConnectivityMeasurement } from '@pharos/core';
+import { createDataBudget } from '../experiments/apps/index.js';
+import {
+  type AnyMeasurement,
+  type ExperimentOptions,
+  takesInput,
+  WEB_CONNECTIVITY,
+} from '../experiments/registry.js';
 import { loadInputs } from '../input/inputs.js';
-import { TestListError } from '../input/test-list.js';
+import { type InputURL, TestListError } from '../input/test-list.js';
 import type { WebConnectivityOptions } from '../webconnectivity/index.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { CliIO } from './io.js';
@@ -24,9 +32,17 @@ import { CONTROL_TIMEOUT_FACTOR, MAX_CONCURRENCY, MAX_DNS_TIMEOUT_SECONDS, RUN_U
 import { UsageError } from './usage-error.js';
 
 export type Measure = (input: string, options: WebConnectivityOptions) => Promise<WebConnectivityMeasurement>;
+export type RunExperiment = (
+  name: string,
+  input: string | null,
+  options: ExperimentOptions,
+) => Promise<AnyMeasurement>;
 
 export interface RunDeps {
+  /** Web Connectivity. */
   measure: Measure;
+  /** Every other experiment; default: the experiment registry, loaded when first needed. */
+  runExperiment?: RunExperiment;
   /** Upload timings; tests shorten them. */
   upload?: UploadTuning;
 }
@@ -61,7 +77,7 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
     throw err;
   }
   for (const warning of setup.warnings) warn(io, warning);
-  if (setup.urls.length === 0) {
+  if (args.experiments.some(takesInput) && setup.urls.length === 0) {
     return usageFailure(
       io,
       'no valid URL to measure: every row of the test list(s) was skipped (see the warnings)',
@@ -81,7 +97,8 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
 
   const outputPath = path.resolve(
     io.cwd,
-    args.output ?? `pharos-web_connectivity-${compactUTC(start)}.jsonl`,
+    args.output ??
+      `pharos-${args.experiments.length === 1 ? args.experiments[0] : 'run'}-${compactUTC(start)}.jsonl`,
   );
   let writer: JsonlWriter;
   try {
@@ -93,7 +110,7 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
   }
 
   const timeout = args.timeoutSeconds * 1000;
-  const options: WebConnectivityOptions = {
+  const options: ExperimentOptions = {
     testHelpers: args.testHelpers,
     publicResolver: args.resolver,
     dohURL: args.doh,
@@ -112,8 +129,30 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
     // One start time and report id for the whole run, as OONI groups a run's measurements.
     testStartTime: start,
     reportId: newReportId(start, args.probeCC, args.probeASN),
+    catalog: args.catalog === undefined ? undefined : path.resolve(io.cwd, args.catalog),
+    asnTable: args.asnTable === undefined ? undefined : path.resolve(io.cwd, args.asnTable),
+    dataBudget: args.dataBudget === undefined ? undefined : createDataBudget(args.dataBudget),
+    stateDir: args.upload.stateDir,
   };
-  return measureAll({ io, deps, args, urls: setup.urls, options, writer, outputPath, start, upload });
+  const jobs = planJobs(args.experiments, setup.urls);
+  return measureAll({ io, deps, args, jobs, options, writer, outputPath, start, upload });
+}
+
+/** One job per (experiment, URL) for experiments that take URLs, one per experiment otherwise. */
+function planJobs(experiments: string[], urls: InputURL[]): Job[] {
+  return experiments.flatMap((experiment): Job[] => {
+    if (!takesInput(experiment)) {
+      return [
+        { experiment, target: null, input: { url: experiment, categoryCode: null, origin: '--experiment' } },
+      ];
+    }
+    // The label names the experiment when it is not the default, so rows of one URL stay apart.
+    return urls.map((u) => ({
+      experiment,
+      target: u.url,
+      input: experiment === WEB_CONNECTIVITY ? u : { ...u, url: `${experiment} ${u.url}` },
+    }));
+  });
 }
 
 async function readRunFiles(args: RunArgs, cwd: string) {
@@ -137,18 +176,22 @@ async function measureAll(run: {
   io: CliIO;
   deps: RunDeps;
   args: RunArgs;
-  urls: Awaited<ReturnType<typeof loadInputs>>['urls'];
-  options: WebConnectivityOptions;
+  jobs: Job[];
+  options: ExperimentOptions;
   writer: JsonlWriter;
   outputPath: string;
   start: Date;
   upload: RunUpload | null;
 }): Promise<number> {
-  const { io, args, urls, writer, upload } = run;
-  const progress = createProgress({ stream: io.stderr, total: urls.length, quiet: args.quiet, now: io.now });
+  const { io, args, jobs, writer, upload } = run;
+  const budget = run.options.dataBudget;
+  let overBudget = 0;
+  const progress = createProgress({ stream: io.stderr, total: jobs.length, quiet: args.quiet, now: io.now });
   if (upload) upload.note = (message) => progress.note(message);
   const finished: FinishedURL[] = [];
   const controller = new AbortController();
+  // Every running DNS lookup, connection and fetch of every job listens on this one signal.
+  setMaxListeners(0, controller.signal);
   let errors = 0;
   let queueErrors = 0;
   let running = 0;
@@ -175,16 +218,36 @@ async function measureAll(run: {
     }
   });
 
-  const measureOne = async (input: FinishedURL['input']) => {
+  const measureOne = async (job: Job) => {
+    const { input } = job;
+    // The data budget is the volunteer's money: once it is spent, nothing new starts.
+    if (budget && budget.remaining() <= 0) {
+      overBudget++;
+      return;
+    }
     running++;
     try {
       let measurement: WebConnectivityMeasurement;
       try {
-        measurement = await run.deps.measure(input.url, { ...run.options, signal: controller.signal });
+        const options = { ...run.options, signal: controller.signal };
+        if (job.experiment === WEB_CONNECTIVITY) {
+          measurement = await run.deps.measure(job.target!, options);
+          // Web Connectivity does not know the budget; the other experiments spend from it themselves.
+          budget?.spend(measurement.test_keys.x_bytes_sent + measurement.test_keys.x_bytes_received);
+        } else {
+          const runExperiment =
+            run.deps.runExperiment ?? (await import('../experiments/registry.js')).runExperiment;
+          // The summary reads the keys all experiments share (x_verdict, x_mechanism, x_bytes_*).
+          measurement = (await runExperiment(
+            job.experiment,
+            job.target,
+            options,
+          )) as unknown as WebConnectivityMeasurement;
+        }
       } catch (err) {
         if (aborting) return;
-        // measureWebConnectivity reports network failures inside the measurement; a throw is a
-        // bug, and one URL's bug must not cost the rest of the run.
+        // Experiments report network failures inside the measurement; a throw is a bug, and one
+        // job's bug must not cost the rest of the run.
         errors++;
         progress.note(`pharos-probe: error: measuring ${input.url} failed: ${(err as Error).message}\n`);
         return;
@@ -211,7 +274,7 @@ async function measureAll(run: {
   };
 
   let writeError: unknown = null;
-  const pool = runPool(urls, args.concurrency, measureOne, () => !stopping);
+  const pool = runPool(jobs, args.concurrency, measureOne, () => !stopping);
   // After an abort, measurements that ignore the signal must not keep the run (and the user) waiting.
   pool.catch(() => {});
   try {
@@ -230,7 +293,7 @@ async function measureAll(run: {
 
   io.stdout.write(
     formatSummary({
-      planned: urls.length,
+      planned: jobs.length,
       finished,
       errors,
       elapsedMs: io.now().getTime() - run.start.getTime(),
@@ -240,6 +303,11 @@ async function measureAll(run: {
   );
   const controlWarning = controlFailureWarning(finished, args.testHelpers);
   if (controlWarning) io.stderr.write(`pharos-probe: ${controlWarning}`);
+  if (overBudget > 0) {
+    io.stderr.write(
+      `pharos-probe: the data budget (--data-budget ${args.dataBudget} bytes) was spent; ${overBudget} measurements were not started\n`,
+    );
+  }
   if (upload) {
     const { summary, left } = await upload.finish({ aborted: aborting, quiet: args.quiet });
     io.stdout.write(summary);
@@ -257,6 +325,15 @@ async function measureAll(run: {
     return EXIT_FAILURE;
   }
   return stopping ? EXIT_INTERRUPTED : EXIT_OK;
+}
+
+/** One measurement to make: an experiment, on a URL or on its own endpoints. */
+interface Job {
+  experiment: string;
+  /** The URL measured; null for experiments with their own endpoints. */
+  target: string | null;
+  /** What progress and the summary show for it. */
+  input: InputURL;
 }
 
 function warn(io: CliIO, message: string): void {

@@ -84,9 +84,10 @@ function formatURLRows(finished: FinishedURL[]): string {
       input.url,
       input.categoryCode ?? '',
       describeOutcome(outcome),
-      String(keys.blocking),
+      // Experiments other than Web Connectivity have no blocking/accessible keys.
+      keys.blocking === undefined ? '-' : String(keys.blocking),
       keys.x_mechanism ?? '',
-      String(keys.accessible),
+      keys.accessible === undefined ? '-' : String(keys.accessible),
       keys.x_confirmed ? 'yes' : 'no',
     ];
   });
@@ -101,6 +102,8 @@ function formatURLRows(finished: FinishedURL[]): string {
  * the user must know before reading any verdict.
  */
 export function controlFailureWarning(finished: FinishedURL[], testHelpers: string[]): string | null {
+  // Only measurements that ask the helper every time (Web Connectivity's) have a control_failure.
+  finished = finished.filter((f) => 'control_failure' in f.measurement.test_keys);
   if (finished.length === 0) return null;
   const failures = new Map<string, number>();
   for (const { measurement } of finished) {

@@ -24,20 +24,28 @@ ${STATE_DIR_HELP}
 export const MAIN_USAGE = `Usage: pharos-probe <command> [options]
 
 Commands:
-  run     measure whether websites are blocked (Web Connectivity)
+  run     measure whether websites, apps and platforms are blocked or throttled
   status  show queued, uploaded and refused measurements and this probe's key
   upload  upload queued measurements now
   submit  sign and upload measurements from a JSONL file (an earlier run, OONI Probe)
   help    show this help (also: pharos-probe <command> --help)
 `;
 
-export const RUN_USAGE = `Usage: pharos-probe run (--input URL ... | --list FILE ...) [options]
+export const RUN_USAGE = `Usage: pharos-probe run [--experiment NAME ...] (--input URL ... | --list FILE ...) [options]
 
-Measures each URL with Web Connectivity (OONI's test: DNS, TCP, TLS and HTTP compared with a
-test helper's view) and appends one measurement per line to a JSONL file. With --collector, each
-measurement is also signed with this probe's key, kept in the outbox on disk and uploaded as it
-finishes; what cannot be uploaded (the network is cut, the collector is down) stays queued for
-"pharos-probe upload".
+Runs experiments and appends one measurement per line to a JSONL file. The default, Web
+Connectivity, measures each URL (OONI's test: DNS, TCP, TLS and HTTP compared with a test
+helper's view). With --collector, each measurement is also signed with this probe's key, kept in
+the outbox on disk and uploaded as it finishes; what cannot be uploaded (the network is cut, the
+collector is down) stays queued for "pharos-probe upload".
+
+Experiments (--experiment NAME, repeatable; default web_connectivity):
+  web_connectivity       is each URL blocked, and how (needs URLs)
+  throttling             is each URL slowed down, against a neutral server name (needs URLs)
+  whatsapp, telegram, signal, facebook_messenger
+                         messaging apps, OONI's tests (their own endpoints; no URLs)
+  tiktok, youtube, instagram, facebook, x
+                         platforms: web, API and media endpoints from the catalog (no URLs)
 
 Inputs (at least one; both may be repeated and combined):
   --input URL            an http:// or https:// URL to measure
@@ -57,6 +65,10 @@ Options:
   --probe-asn ASN        network recorded in measurements (e.g. AS29049)
   --timeout SECONDS      time limit per step (default ${DEFAULT_TIMEOUT_SECONDS}; DNS waits at most ${MAX_DNS_TIMEOUT_SECONDS},
                          the test helper ${CONTROL_TIMEOUT_FACTOR} times as long)
+  --catalog FILE         app and platform endpoints (JSON) instead of the shipped catalog
+  --asn-table FILE       IP ranges to ASN (CSV start,end,asn) for Messenger's ownership check
+  --data-budget SIZE     stop starting measurements once the run has used this much data,
+                         e.g. 20MB (volunteers often pay per megabyte)
   --quiet                no progress on stderr
   -h, --help             show this help
 

@@ -25,6 +25,12 @@ export interface TLSHandshakeOptions {
   alpn?: string[];
   /** PEM certificates trusted in addition to Node's roots. */
   extraCA?: string[];
+  /**
+   * Default true. False accepts any certificate: the handshake only has to complete (the throttling
+   * experiment's control, which sends a neutral server name to the target's address). Recorded
+   * as `no_tls_verify: true`; the peer's chain is still recorded.
+   */
+  verify?: boolean;
   timeoutMs?: number;
   signal?: AbortSignal;
 }
@@ -71,7 +77,7 @@ export async function tlsHandshake(
     failure = netFailure(err);
   }
   const chain = failure === null ? peerChain(socket) : [];
-  if (failure === null) failure = verify(socket, options.serverName);
+  if (failure === null && options.verify !== false) failure = verify(socket, options.serverName);
   const t = trace.elapsed();
   const cipher = failure === null || chain.length > 0 ? socket.getCipher() : undefined;
   trace.tlsHandshakes.push({
@@ -81,7 +87,7 @@ export async function tlsHandshake(
     cipher_suite: cipher?.standardName ?? '',
     failure,
     negotiated_protocol: failure === null ? socket.alpnProtocol || '' : '',
-    no_tls_verify: false,
+    no_tls_verify: options.verify === false,
     peer_certificates: chain.length > 0 ? chain : null,
     tls_version: cipher ? (socket.getProtocol() ?? '') : '',
     t0,
