@@ -6,7 +6,7 @@ import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CliIO, StopSignal } from '../src/cli/io.js';
 import { main, type ServerCliDeps } from '../src/cli/main.js';
-import type { TestHelperFactory } from '../src/cli/serve.js';
+import type { ServerFactory } from '../src/cli/serve.js';
 
 /** A CliIO that records output and lets the test send SIGINT/SIGTERM. */
 function fakeIO(cwd: string) {
@@ -32,14 +32,14 @@ function fakeIO(cwd: string) {
   };
 }
 
-/** Stands in for createTestHelperServer: a Fastify app that answers, and the options it got. */
+/** Stands in for createServer: a Fastify app that answers, and the options it got. */
 function fakeHelper() {
-  const calls: Parameters<TestHelperFactory>[0][] = [];
+  const calls: Parameters<ServerFactory>[0][] = [];
   let release: () => void = () => {};
   const released = new Promise<void>((resolve) => {
     release = resolve;
   });
-  const createTestHelperServer: TestHelperFactory = async (options) => {
+  const createServer: ServerFactory = async (options) => {
     calls.push(options);
     const app = Fastify();
     app.get('/', async () => ({ helper: 'fake' }));
@@ -48,9 +48,9 @@ function fakeHelper() {
       await released;
       return { helper: 'slow' };
     });
-    return app;
+    return { app, close: () => app.close() };
   };
-  return { deps: { createTestHelperServer } satisfies ServerCliDeps, calls, release };
+  return { deps: { createServer } satisfies ServerCliDeps, calls, release };
 }
 
 let dir: string;
@@ -67,7 +67,9 @@ describe('pharos', () => {
       const t = fakeIO(dir);
       expect(await main([arg], t.io, fakeHelper().deps)).toBe(0);
       expect(t.stdout()).toMatch(/^Usage: pharos <command> \[options\]/);
-      expect(t.stdout()).toContain('pharos serve [--host 127.0.0.1] [--port 8080]');
+      expect(t.stdout()).toContain(
+        'pharos serve [--data DIR] [--origin NAME] [--host 127.0.0.1] [--port 8080]',
+      );
     }
   });
 
@@ -120,14 +122,20 @@ describe('pharos serve', () => {
     expect(url).toBeDefined();
     expect(t.stdout()).toContain(`pharos-probe run --th ${url}`);
     expect(calls).toEqual([
-      { resolver: '127.0.0.1:5353', extraCA: undefined, https: undefined, logger: false },
+      {
+        dataDir: path.join(dir, 'pharos-data'),
+        origin: undefined,
+        https: undefined,
+        logger: { level: 'warn', stream: t.io.stderr },
+        testHelper: { resolver: '127.0.0.1:5353', extraCA: undefined },
+      },
     ]);
     expect(await (await fetch(url as string)).json()).toEqual({ helper: 'fake' });
 
     t.signal('SIGTERM');
     expect(await serving).toBe(0);
-    expect(t.stderr()).toContain('pharos: SIGTERM: stopping the test helper');
-    expect(t.stderr()).toContain('pharos: test helper stopped');
+    expect(t.stderr()).toContain('pharos: SIGTERM: stopping the server');
+    expect(t.stderr()).toContain('pharos: server stopped');
     await expect(fetch(url as string)).rejects.toThrow();
   });
 

@@ -4,19 +4,19 @@
  */
 import { type CliIO, processIO } from './io.js';
 import { labCommand } from './lab.js';
-import { serveCommand, type TestHelperFactory } from './serve.js';
+import { type ServerFactory, serveCommand } from './serve.js';
 import { USAGE } from './usage.js';
 
 export interface ServerCliDeps {
-  createTestHelperServer: TestHelperFactory;
+  createServer: ServerFactory;
   labSpecifier?: string;
 }
 
 export const defaultDeps: ServerCliDeps = {
-  async createTestHelperServer(options) {
-    // Loaded on use: `pharos lab` and `pharos help` need neither Fastify nor the helper.
-    const { createTestHelperServer } = await import('../index.js');
-    return createTestHelperServer(options);
+  async createServer(options) {
+    // Loaded on use: `pharos lab` and `pharos help` need neither Fastify nor the store.
+    const { createServer } = await import('../app.js');
+    return createServer(options);
   },
 };
 
@@ -28,9 +28,13 @@ export async function main(
   const [command, ...rest] = argv;
   switch (command) {
     case 'serve':
-      return serveCommand(rest, io, deps.createTestHelperServer);
+      return serveCommand(rest, io, deps.createServer);
     case 'lab':
       return labCommand(rest, io, deps.labSpecifier);
+    case 'verify':
+      return (await import('./verify.js')).verifyCommand(rest, io);
+    case 'check':
+      return (await import('./check.js')).checkCommand(rest, io);
     case 'help':
     case '--help':
     case '-h':

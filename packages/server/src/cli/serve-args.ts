@@ -8,11 +8,17 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeParseError } from '@pharos/probe';
-import { DEFAULT_HOST, DEFAULT_PORT } from './usage.js';
+import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT } from './serve-usage.js';
 import { UsageError } from './usage-error.js';
 
 export interface ServeArgs {
   help: boolean;
+  /** Absolute path of the data directory. */
+  dataDir: string;
+  /** True when --data was not given and dataDir is the default, ./pharos-data. */
+  dataDirDefaulted: boolean;
+  /** The evidence log's origin (its name in checkpoints), if given. */
+  origin: string | undefined;
   host: string;
   port: number;
   https: { key: string; cert: string } | undefined;
@@ -24,6 +30,8 @@ export interface ServeArgs {
 // Every option is `multiple` so a repeated single-value option is reported, not silently
 // resolved to the last one.
 const OPTIONS = {
+  data: { type: 'string', multiple: true },
+  origin: { type: 'string', multiple: true },
   host: { type: 'string', multiple: true },
   port: { type: 'string', multiple: true },
   'tls-cert': { type: 'string', multiple: true },
@@ -38,7 +46,9 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
   const { values, positionals } = parseStrict(argv);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const help = (values.help?.length ?? 0) > 0;
-  const once = (name: 'host' | 'port' | 'tls-cert' | 'tls-key' | 'resolver'): string | undefined => {
+  const once = (
+    name: 'data' | 'origin' | 'host' | 'port' | 'tls-cert' | 'tls-key' | 'resolver',
+  ): string | undefined => {
     const given = values[name];
     if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
     return given?.[0];
@@ -46,6 +56,9 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
   if (help) {
     return {
       help,
+      dataDir: path.resolve(cwd, DEFAULT_DATA_DIR),
+      dataDirDefaulted: true,
+      origin: undefined,
       host: DEFAULT_HOST,
       port: DEFAULT_PORT,
       https: undefined,
@@ -55,6 +68,10 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
     };
   }
 
+  const data = once('data');
+  if (data !== undefined && data.trim() === '') throw new UsageError('--data needs a directory');
+  const origin = once('origin');
+  if (origin !== undefined) checkOrigin(origin);
   const host = parseHost(once('host') ?? DEFAULT_HOST);
   const port = parsePort(once('port'));
   const certFile = once('tls-cert');
@@ -66,6 +83,9 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
   const caFiles = values.ca ?? [];
   return {
     help,
+    dataDir: path.resolve(cwd, data ?? DEFAULT_DATA_DIR),
+    dataDirDefaulted: data === undefined,
+    origin,
     host,
     port,
     https:
@@ -76,6 +96,18 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
     extraCA: caFiles.length > 0 ? caFiles.map((file) => readCertificates('--ca', cwd, file)) : undefined,
     log: (values.log?.length ?? 0) > 0,
   };
+}
+
+/**
+ * The origin names the log in every checkpoint (C2SP tlog-checkpoint) and in its key's name
+ * (signed notes): printable, no spaces, no "+", conventionally the log's URL without the scheme.
+ */
+function checkOrigin(value: string): void {
+  if (!/^[\x21-\x2a\x2c-\x7e]{1,255}$/.test(value)) {
+    throw new UsageError(
+      `--origin "${value}": expected a name without spaces or "+", such as pharos.example.org/log`,
+    );
+  }
 }
 
 function parseHost(value: string): string {

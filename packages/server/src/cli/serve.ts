@@ -1,6 +1,7 @@
 /**
- * `pharos serve`: the test helper on a host and port until SIGINT or SIGTERM, then a clean stop
- * (in-flight requests finish, the port is released).
+ * `pharos serve`: the observatory server (collector, evidence log, test helper) on a host and
+ * port until SIGINT or SIGTERM, then a clean stop: no new connections, requests in flight are
+ * answered (their measurements stored), the store is closed, the port released.
  */
 import type { FastifyInstance } from 'fastify';
 import type { CliIO, StopSignal } from './io.js';
@@ -11,18 +12,21 @@ import { UsageError } from './usage-error.js';
 /** The shell's convention for a process ended by a signal (128 + its number). */
 export const EXIT_BY_SIGNAL: Record<StopSignal, number> = { SIGINT: 130, SIGTERM: 143 };
 
-export type TestHelperFactory = (options: {
-  resolver?: string;
-  extraCA?: string[];
+export interface ServeServerOptions {
+  dataDir: string;
+  origin?: string;
   https?: { key: string; cert: string };
-  logger?: boolean;
-}) => Promise<FastifyInstance>;
+  /** true: info-level request logs on stdout; otherwise pino options (warnings to stderr). */
+  logger: true | { level: string; stream: { write(line: string): unknown } };
+  testHelper: { resolver?: string; extraCA?: string[] };
+}
 
-export async function serveCommand(
-  argv: string[],
-  io: CliIO,
-  createServer: TestHelperFactory,
-): Promise<number> {
+/** Builds the server (not listening); `createServer` of ../app.js, or a stand-in in tests. */
+export type ServerFactory = (
+  options: ServeServerOptions,
+) => Promise<{ app: FastifyInstance; close(): Promise<void> }>;
+
+export async function serveCommand(argv: string[], io: CliIO, createServer: ServerFactory): Promise<number> {
   let args: ServeArgs;
   try {
     args = parseServeArgs(argv, io.cwd);
@@ -36,7 +40,7 @@ export async function serveCommand(
     return 0;
   }
 
-  // Subscribed before listening, so a signal that arrives while starting still stops cleanly.
+  // Subscribed before starting, so a signal that arrives while starting still stops cleanly.
   // The first signal closes gracefully (open requests finish); a second one stops at once.
   let stopRequested: (signal: StopSignal) => void = () => {};
   let forceRequested: (signal: StopSignal) => void = () => {};
@@ -53,38 +57,44 @@ export async function serveCommand(
     else forceRequested(signal);
   });
   try {
-    let server: FastifyInstance;
+    let server: Awaited<ReturnType<ServerFactory>>;
     try {
       server = await createServer({
-        resolver: args.resolver,
-        extraCA: args.extraCA,
+        dataDir: args.dataDir,
+        origin: args.origin,
         https: args.https,
-        logger: args.log,
+        logger: args.log ? true : { level: 'warn', stream: io.stderr },
+        testHelper: { resolver: args.resolver, extraCA: args.extraCA },
       });
     } catch (err) {
-      io.stderr.write(`pharos: cannot start the test helper: ${(err as Error).message}\n`);
+      io.stderr.write(
+        `pharos: cannot start the server with data in ${args.dataDir}: ${(err as Error).message}\n`,
+      );
       return 1;
     }
     try {
-      await server.listen({ host: args.host, port: args.port });
+      await server.app.listen({ host: args.host, port: args.port });
     } catch (err) {
       io.stderr.write(`pharos: cannot listen on ${args.host} port ${args.port}: ${(err as Error).message}\n`);
       await server.close();
       return 1;
     }
-    const url = listeningURL(server, args.https !== undefined);
+    const url = listeningURL(server.app, args.https !== undefined);
     io.stdout.write(
-      `pharos: test helper listening on ${url}\n  probes use it with: pharos-probe run --th ${url} ...\n`,
+      `pharos: listening on ${url}\n` +
+        `  data in ${args.dataDir}${args.dataDirDefaulted ? ' (the default, ./pharos-data: --data DIR to choose)' : ''}\n` +
+        `  probes submit to ${url}api/v1/measurements; the evidence log is at ${url}log/checkpoint\n` +
+        `  test helper: pharos-probe run --th ${url} ...\n`,
     );
     const signal = await stopped;
-    io.stderr.write(`pharos: ${signal}: stopping the test helper (again to stop at once)\n`);
+    io.stderr.write(`pharos: ${signal}: stopping the server (again to stop at once)\n`);
     const closed = server.close().then(() => null);
     const force = await Promise.race([closed, forced]);
     if (force !== null) {
       io.stderr.write(`pharos: ${force}: stopped without waiting for open requests\n`);
       return EXIT_BY_SIGNAL[force];
     }
-    io.stderr.write('pharos: test helper stopped\n');
+    io.stderr.write('pharos: server stopped\n');
     return 0;
   } finally {
     unsubscribe();

@@ -1,0 +1,200 @@
+/**
+ * The observatory server as one Fastify app: the collector (POST /api/v1/measurements), the
+ * evidence log and measurement routes (/log/..., from ../evidence), and the test helper (POST /,
+ * OONI's protocol), over one evidence store in a data directory.
+ *
+ * Two promises hold everywhere in it: a client address is never logged or stored (the request
+ * serializer has no address, the proxy headers are ignored, and only the collector reads the
+ * address, for its in-memory derivation); and a slow client cannot hold the server (timeouts on
+ * headers, whole requests and idle sockets, checked every second).
+ */
+import Fastify, {
+  type FastifyInstance,
+  type FastifyPluginAsync,
+  type FastifyRequest,
+  type FastifyServerOptions,
+} from 'fastify';
+import {
+  type CollectorOptions,
+  collectorRoutes,
+  type MeasurementSink,
+  type NetworkOrigin,
+} from './collector/index.js';
+import { evidenceRoutes, openEvidenceStore } from './evidence/index.js';
+import { type TestHelperOptions, testHelperRoutes } from './test-helper/index.js';
+
+/** The evidence store as the app uses it. */
+export interface AppStore extends MeasurementSink {
+  close(): Promise<void>;
+}
+
+/**
+ * Opens the store of a data directory and gives its routes; the default is ../evidence (DuckDB and
+ * the Merkle log). Tests pass an in-memory one.
+ */
+export type StoreOpener = (options: {
+  dataDir: string;
+  origin?: string;
+  lateAfterMs?: number;
+  logger: FastifyInstance['log'];
+}) => Promise<{ store: AppStore; routes: FastifyPluginAsync }>;
+
+export interface ServerTimeouts {
+  /** Until a request's headers are in. Default 20 s. */
+  headers?: number;
+  /** Until a whole request, body included, is in. Default 120 s (16 MiB on a slow mobile link). */
+  request?: number;
+  /** A socket with no traffic at all is closed. Default 30 s. */
+  idle?: number;
+  /** Keep-alive between requests. Default 10 s. */
+  keepAlive?: number;
+}
+
+export interface ServerOptions {
+  /** Where the evidence store keeps its database, log and keys. */
+  dataDir: string;
+  /** Address and port for `listen()`; default 127.0.0.1 and 0 (any free port). */
+  host?: string;
+  port?: number;
+  /** The log's origin line (its name in checkpoints); the store's default otherwise. */
+  origin?: string;
+  /** After how long past its end a measurement counts as late; the store's default otherwise. */
+  lateAfterMs?: number;
+  /** Serve HTTPS with this PEM key and certificate. */
+  https?: { key: string; cert: string };
+  /**
+   * false for no logs, true for info-level JSON on stdout, or pino options (a `stream` to capture
+   * them). Whatever is given, requests are logged without the client address.
+   */
+  logger?: boolean | Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+  testHelper?: Omit<TestHelperOptions, 'https' | 'logger'>;
+  collector?: Partial<CollectorOptions>;
+  timeouts?: ServerTimeouts;
+  /** Where client addresses are looked up (tests); default the ip-location-db datasets. */
+  locator?: { lookup(ip: string): Promise<NetworkOrigin> | NetworkOrigin };
+  /** How to open the store (tests); default openEvidenceStore of ../evidence. */
+  openStore?: StoreOpener;
+}
+
+export interface PharosServer {
+  app: FastifyInstance;
+  store: AppStore;
+  /** Starts listening on the configured host and port; resolves to the base URL. */
+  listen(): Promise<string>;
+  /**
+   * Stops accepting connections, lets requests in flight finish (their appends included), then
+   * closes the store. Safe to call more than once.
+   */
+  close(): Promise<void>;
+}
+
+/** The whole server, ready for `listen()` or `app.inject()`. */
+export async function createServer(options: ServerOptions): Promise<PharosServer> {
+  const timeouts = {
+    headers: options.timeouts?.headers ?? 20_000,
+    request: options.timeouts?.request ?? 120_000,
+    idle: options.timeouts?.idle ?? 30_000,
+    keepAlive: options.timeouts?.keepAlive ?? 10_000,
+  };
+  // Node checks request and header timeouts on this interval (30 s by default, too coarse).
+  const nodeServerOptions = {
+    headersTimeout: timeouts.headers,
+    connectionsCheckingInterval: Math.min(1000, timeouts.headers, timeouts.request),
+  };
+  const app = Fastify({
+    logger: loggerOptions(options.logger),
+    // Behind a proxy the address would come from X-Forwarded-For: never read it, never trust it.
+    trustProxy: false,
+    requestTimeout: timeouts.request,
+    connectionTimeout: timeouts.idle,
+    keepAliveTimeout: timeouts.keepAlive,
+    ...(options.https
+      ? { https: { key: options.https.key, cert: options.https.cert, ...nodeServerOptions } }
+      : { http: nodeServerOptions }),
+  }) as unknown as FastifyInstance;
+
+  let opened: Awaited<ReturnType<StoreOpener>>;
+  try {
+    opened = await (options.openStore ?? openEvidence)({
+      dataDir: options.dataDir,
+      origin: options.origin,
+      lateAfterMs: options.lateAfterMs,
+      logger: app.log,
+    });
+  } catch (err) {
+    await app.close();
+    throw err;
+  }
+  const { store } = opened;
+
+  let shuttingDown = false;
+  // While stopping, each answer closes its connection, so a keep-alive client does not hold the
+  // stop up until its idle timeout.
+  app.addHook('onSend', async (_request, reply) => {
+    if (shuttingDown) reply.header('connection', 'close');
+  });
+
+  try {
+    await app.register(collectorRoutes({ store, options: options.collector, locator: options.locator }));
+    await app.register(opened.routes);
+    await app.register(testHelperRoutes(options.testHelper));
+    await app.ready();
+  } catch (err) {
+    await app.close().catch(() => {});
+    await store.close();
+    throw err;
+  }
+
+  let closing: Promise<void> | undefined;
+  return {
+    app,
+    store,
+    async listen() {
+      await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
+      return baseURL(app, options.https !== undefined);
+    },
+    close() {
+      closing ??= (async () => {
+        shuttingDown = true;
+        try {
+          // Fastify stops accepting, answers 503 to new requests on open connections, and
+          // resolves once the requests in flight have been answered.
+          await app.close();
+        } finally {
+          await store.close();
+        }
+      })();
+      return closing;
+    },
+  };
+}
+
+/** The URL of the bound address (port 0 means the kernel chose one). */
+export function baseURL(app: FastifyInstance, https: boolean): string {
+  const address = app.server.address();
+  if (address === null || typeof address === 'string') return String(address);
+  const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+  return `${https ? 'https' : 'http'}://${host}:${address.port}/`;
+}
+
+/** Logs never carry the client's address: requests are method and path, nothing else. */
+function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {
+  if (!logger) return false;
+  const base = logger === true ? { level: 'info' } : logger;
+  return {
+    ...base,
+    serializers: {
+      ...(base.serializers ?? {}),
+      // Query strings are dropped too: nothing a client adds to a URL ends up in the logs.
+      req: (req: FastifyRequest) => ({
+        method: req.method,
+        url: (req.url ?? '').split('?')[0],
+      }),
+    },
+  };
+}
+
+const openEvidence: StoreOpener = async (options) => {
+  const store = await openEvidenceStore(options);
+  return { store, routes: evidenceRoutes(store) };
+};

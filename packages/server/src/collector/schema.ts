@@ -1,0 +1,133 @@
+/**
+ * The submission wrapper and the OONI 0.2.0 envelope, as the collector checks them (zod).
+ *
+ * Strict where a mistake would corrupt evidence or leak an address: the wrapper allows no unknown
+ * fields (a misspelt `signatures` must not be silently ignored), the envelope's identifying fields
+ * must be present with OONI's types and formats, and `probe_ip` must be OONI's placeholder.
+ * Lenient elsewhere: envelopes may carry fields we do not know (OONI's backend fields, `x_` keys),
+ * and test_keys are any object, since their shape is each experiment's own.
+ */
+import { z } from 'zod';
+
+export const SUBMISSION_FORMAT = 'pharos-submission/v1';
+
+/**
+ * Test names the collector accepts: OONI's experiments (ooni/probe-cli internal/registry) and
+ * ours. A new experiment adds its name here.
+ */
+export const KNOWN_TEST_NAMES = [
+  'web_connectivity',
+  'dash',
+  'dnscheck',
+  'dnsping',
+  'echcheck',
+  'facebook_messenger',
+  'http_header_field_manipulation',
+  'http_host_header',
+  'http_invalid_request_line',
+  'ndt',
+  'openvpn',
+  'portfiltering',
+  'psiphon',
+  'quicping',
+  'riseupvpn',
+  'signal',
+  'simplequicping',
+  'sni_blocking',
+  'stunreachability',
+  'tcpping',
+  'telegram',
+  'tlsmiddlebox',
+  'tlsping',
+  'tor',
+  'torsf',
+  'urlgetter',
+  'vanilla_tor',
+  'whatsapp',
+] as const;
+
+/** The wrapper, without its items (each is checked on its own so the error can name it). */
+export const submissionSchema = z.strictObject({
+  format: z.literal(SUBMISSION_FORMAT, { error: `must be "${SUBMISSION_FORMAT}"` }),
+  measurements: z.array(z.unknown(), { error: 'must be an array of measurements' }),
+});
+
+export const submissionItemSchema = z.strictObject({
+  measurement: z.unknown(),
+  probe_key: z.string({ error: 'must be a base64 string (the 32-byte Ed25519 public key)' }),
+  signature: z.string({ error: 'must be a base64 string (the 64-byte Ed25519 signature)' }),
+});
+
+/** OONI's "YYYY-MM-DD hh:mm:ss" (UTC), and a real date at that. */
+const ooniTime = z.string().refine(
+  (value) => {
+    const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
+    if (!m) return false;
+    const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+    const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+    return (
+      date.getUTCFullYear() === y &&
+      date.getUTCMonth() === mo! - 1 &&
+      date.getUTCDate() === d &&
+      h! < 24 &&
+      mi! < 60 &&
+      s! < 60
+    );
+  },
+  { message: 'must be a UTC time as "YYYY-MM-DD hh:mm:ss"' },
+);
+
+const shortText = z.string().max(256);
+
+export const envelopeSchema = z.looseObject({
+  data_format_version: z.literal('0.2.0', { error: 'must be "0.2.0" (OONI data format)' }),
+  test_name: z.enum(KNOWN_TEST_NAMES, { error: 'is not a known test name' }),
+  test_version: shortText.min(1),
+  measurement_start_time: ooniTime,
+  test_start_time: ooniTime,
+  test_runtime: z.number().nonnegative(),
+  probe_ip: z.literal('127.0.0.1', {
+    error: 'must be "127.0.0.1": a probe never sends its own address (OONI\'s convention)',
+  }),
+  probe_cc: z
+    .string()
+    .regex(/^[A-Z]{2}$/, 'must be an ISO 3166-1 alpha-2 code such as "AZ" ("ZZ" if unknown)'),
+  probe_asn: z
+    .string()
+    .regex(/^AS(0|[1-9]\d{0,9})$/, 'must be "AS" and a number, such as "AS29049" ("AS0" if unknown)'),
+  software_name: shortText.min(1),
+  software_version: shortText.min(1),
+  input: z.string().max(8192).nullable(),
+  report_id: shortText.optional(),
+  annotations: z.record(z.string(), z.string()).optional(),
+  probe_network_name: shortText.nullable().optional(),
+  resolver_ip: shortText.nullable().optional(),
+  resolver_asn: shortText.nullable().optional(),
+  test_keys: z.record(z.string(), z.unknown(), { error: 'must be an object' }),
+});
+
+export type Envelope = z.infer<typeof envelopeSchema>;
+
+/**
+ * "measurement.probe_ip: must be ..." — the path in the JS spelling a developer would type,
+ * after `prefix`; an issue with the whole value is named `whole` (or just stated, without one).
+ */
+export function describeIssue(issue: z.core.$ZodIssue, prefix: string, whole?: string): string {
+  let path = prefix;
+  for (const key of issue.path) {
+    path +=
+      typeof key === 'number'
+        ? `[${key}]`
+        : /^[A-Za-z_$][\w$]*$/.test(String(key))
+          ? `${path === '' ? '' : '.'}${String(key)}`
+          : `[${JSON.stringify(String(key))}]`;
+  }
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') {
+    message = `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => JSON.stringify(k.slice(0, 40))).join(', ')}`;
+  } else if (issue.code === 'invalid_type' && issue.input === undefined) {
+    message = 'is missing';
+  }
+  if (path === '') return whole ? `${whole}: ${message}` : message;
+  return `${path}: ${message}`;
+}

@@ -1,0 +1,416 @@
+/**
+ * The evidence database: embedded DuckDB in DATA_DIR/pharos.duckdb, the source of truth for
+ * measurements, log entries and every checkpoint the log has signed. Tiles are derived from it.
+ *
+ * Durability: DuckDB fsyncs its write-ahead log on every COMMIT (checked with strace on 1.5.6: one
+ * fsync of pharos.duckdb.wal per commit). It deletes the WAL after each database checkpoint and
+ * creates it again on the next commit without syncing the directory, so the writer also fsyncs the
+ * data directory after each commit: then the WAL's name is as durable as its contents on any file
+ * system, not only on ext4 where a file's fsync happens to carry its new directory entry.
+ *
+ * No PRIMARY KEY on measurements.id or log_entries.idx: DuckDB rewrites ART indexes at every
+ * database checkpoint, so their cost grows with the table (see id-index.ts). Uniqueness is kept by
+ * the one writer (the sequencer) and checked by the integrity check; rows are appended in log
+ * order, so range filters on log_index and idx are answered from DuckDB's min/max zone maps.
+ */
+
+import path from 'node:path';
+import { type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
+import { fsyncDirectory } from './durable-file.js';
+
+export const DATABASE_FILE = 'pharos.duckdb';
+
+/**
+ * WAL size that triggers a database checkpoint. DuckDB's default (16 MB) checkpoints every ~1,600
+ * measurements of 10 KB and halves ingest; larger thresholds trade throughput for longer, rarer
+ * pauses (measured with 10 KB bodies: 16 MB ≈ 3,000/s, 128 MB ≈ 5,500/s, 512 MB ≈ 8,300/s).
+ */
+export const DEFAULT_CHECKPOINT_THRESHOLD = '256MB';
+
+/**
+ * Rows per row group. DuckDB's default (122,880) makes a row group of 10 KB measurements over a
+ * gigabyte, and database checkpoints then grow the file in large steps and stall for seconds
+ * (measured up to 13 s on this machine); at 8,192 rows the file grows evenly with the data.
+ */
+export const ROW_GROUP_SIZE = 8192;
+
+/** Name the database file is attached under. */
+const CATALOG = 'evidence';
+
+async function connectTo(instance: DuckDBInstance): Promise<DuckDBConnection> {
+  const c = await instance.connect();
+  await c.run(`USE ${CATALOG}`);
+  return c;
+}
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS measurements (
+  id VARCHAR NOT NULL,
+  log_index BIGINT NOT NULL,
+  probe_key VARCHAR NOT NULL,
+  signature VARCHAR NOT NULL,
+  scrubbed BOOLEAN NOT NULL,
+  received_at TIMESTAMP NOT NULL,
+  late BOOLEAN NOT NULL,
+  upload_delay_seconds DOUBLE,
+  test_name VARCHAR,
+  input VARCHAR,
+  measurement_start_time TIMESTAMP,
+  probe_cc VARCHAR,
+  probe_asn VARCHAR,
+  derived_cc VARCHAR,
+  derived_asn BIGINT,
+  location_mismatch BOOLEAN NOT NULL,
+  body VARCHAR NOT NULL
+);
+CREATE TABLE IF NOT EXISTS log_entries (
+  idx BIGINT NOT NULL,
+  entry BLOB NOT NULL,
+  leaf_hash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  size BIGINT PRIMARY KEY,
+  root BLOB NOT NULL,
+  note VARCHAR NOT NULL,
+  created TIMESTAMP NOT NULL
+);
+`;
+
+export interface MeasurementRow {
+  id: string;
+  logIndex: number;
+  probeKey: string;
+  signature: string;
+  scrubbed: boolean;
+  receivedAt: Date;
+  late: boolean;
+  uploadDelaySeconds: number | null;
+  testName: string | null;
+  input: string | null;
+  startTime: Date | null;
+  probeCC: string | null;
+  probeASN: string | null;
+  derivedCC: string | null;
+  derivedASN: number | null;
+  locationMismatch: boolean;
+  body: string;
+}
+
+export interface EntryRow {
+  idx: number;
+  entry: Uint8Array;
+  leafHash: Uint8Array;
+}
+
+export interface CheckpointRow {
+  size: number;
+  root: Uint8Array;
+  note: string;
+  created: Date;
+}
+
+/** A stored measurement with its log entry, as the API shows it. */
+export interface MeasurementWithEntry extends Omit<MeasurementRow, 'startTime'> {
+  entry: Uint8Array;
+}
+
+/** Runs async work one piece at a time: a DuckDB connection answers one query at a time. */
+class Serial {
+  private tail: Promise<unknown> = Promise.resolve();
+  run<T>(work: () => Promise<T>): Promise<T> {
+    const result = this.tail.then(work, work);
+    this.tail = result.catch(() => {});
+    return result;
+  }
+}
+
+/**
+ * An index as SQL text. Lookups by index put the number in the query rather than binding it: DuckDB
+ * then prunes row groups by their min/max before reading (measured: 1.8 ms instead of 5.5 ms for
+ * one measurement). Only our own integers go through here, checked, never text from a request.
+ */
+function int(n: number): string {
+  if (!Number.isSafeInteger(n)) throw new RangeError(`not an index: ${n}`);
+  return String(n);
+}
+
+function micros(date: Date) {
+  return timestampValue(BigInt(date.getTime()) * 1000n);
+}
+
+function num(value: unknown): number {
+  return typeof value === 'bigint' ? Number(value) : (value as number);
+}
+
+function bytes(value: unknown): Uint8Array {
+  return new Uint8Array(value as Uint8Array);
+}
+
+export interface OpenDatabaseOptions {
+  readOnly?: boolean;
+  checkpointThreshold?: string;
+}
+
+export class EvidenceDatabase {
+  private readonly reads = new Serial();
+  private readonly writes = new Serial();
+
+  private constructor(
+    readonly file: string,
+    private readonly instance: DuckDBInstance,
+    private readonly writer: DuckDBConnection,
+    private readonly reader: DuckDBConnection,
+    readonly readOnly: boolean,
+  ) {}
+
+  static async open(dataDir: string, options: OpenDatabaseOptions = {}): Promise<EvidenceDatabase> {
+    const file = path.join(dataDir, DATABASE_FILE);
+    // The file is ATTACHed to an in-memory instance because ROW_GROUP_SIZE is an ATTACH option.
+    const instance = await DuckDBInstance.create(':memory:', {
+      checkpoint_threshold: options.checkpointThreshold ?? DEFAULT_CHECKPOINT_THRESHOLD,
+    });
+    const attach = await instance.connect();
+    try {
+      const quoted = file.replaceAll("'", "''");
+      await attach.run(
+        options.readOnly
+          ? `ATTACH '${quoted}' AS ${CATALOG} (READ_ONLY)`
+          : `ATTACH '${quoted}' AS ${CATALOG} (ROW_GROUP_SIZE ${process.env.PHAROS_ROW_GROUP_SIZE ?? ROW_GROUP_SIZE})`,
+      );
+    } catch (err) {
+      attach.closeSync();
+      instance.closeSync();
+      throw err;
+    }
+    attach.closeSync();
+    const writer = await connectTo(instance);
+    if (!options.readOnly) {
+      await writer.run(SCHEMA);
+      await fsyncDirectory(dataDir);
+    }
+    const reader = await connectTo(instance);
+    return new EvidenceDatabase(file, instance, writer, reader, options.readOnly === true);
+  }
+
+  /** A further connection for long reads (the integrity check), so they do not hold up the API. */
+  async connect(): Promise<DuckDBConnection> {
+    return connectTo(this.instance);
+  }
+
+  /**
+   * Stores a batch of measurements, their log entries and the checkpoint of the tree they make, in
+   * one transaction; resolves once DuckDB has fsynced it (and the directory, see above).
+   */
+  async commitBatch(
+    rows: readonly MeasurementRow[],
+    entries: readonly EntryRow[],
+    checkpoint: CheckpointRow,
+  ): Promise<void> {
+    await this.writes.run(async () => {
+      const c = this.writer;
+      await c.run('BEGIN TRANSACTION');
+      try {
+        const m = await c.createAppender('measurements');
+        for (const r of rows) {
+          m.appendVarchar(r.id);
+          m.appendBigInt(BigInt(r.logIndex));
+          m.appendVarchar(r.probeKey);
+          m.appendVarchar(r.signature);
+          m.appendBoolean(r.scrubbed);
+          m.appendTimestamp(micros(r.receivedAt));
+          m.appendBoolean(r.late);
+          if (r.uploadDelaySeconds === null) m.appendNull();
+          else m.appendDouble(r.uploadDelaySeconds);
+          appendText(m, r.testName);
+          appendText(m, r.input);
+          if (r.startTime === null) m.appendNull();
+          else m.appendTimestamp(micros(r.startTime));
+          appendText(m, r.probeCC);
+          appendText(m, r.probeASN);
+          appendText(m, r.derivedCC);
+          if (r.derivedASN === null) m.appendNull();
+          else m.appendBigInt(BigInt(r.derivedASN));
+          m.appendBoolean(r.locationMismatch);
+          m.appendVarchar(r.body);
+          m.endRow();
+        }
+        m.closeSync();
+        const e = await c.createAppender('log_entries');
+        for (const r of entries) {
+          e.appendBigInt(BigInt(r.idx));
+          e.appendBlob(r.entry);
+          e.appendBlob(r.leafHash);
+          e.endRow();
+        }
+        e.closeSync();
+        await insertCheckpoint(c, checkpoint);
+        await c.run('COMMIT');
+      } catch (err) {
+        await c.run('ROLLBACK').catch(() => {});
+        throw err;
+      }
+    });
+    await fsyncDirectory(path.dirname(this.file));
+  }
+
+  /** Stores a checkpoint alone (the empty tree's, at the first start). */
+  async storeCheckpoint(checkpoint: CheckpointRow): Promise<void> {
+    await this.writes.run(() => insertCheckpoint(this.writer, checkpoint));
+    await fsyncDirectory(path.dirname(this.file));
+  }
+
+  private query(sql: string, params: unknown[] = [], connection?: DuckDBConnection) {
+    const run = async () => {
+      const reader = await (connection ?? this.reader).runAndReadAll(sql, params as never);
+      return reader.getRowObjectsJS();
+    };
+    return connection ? run() : this.reads.run(run);
+  }
+
+  /** Number of log entries, and the largest index (-1 for none): equal minus one when contiguous. */
+  async entryStats(
+    connection?: DuckDBConnection,
+  ): Promise<{ count: number; maxIdx: number; minIdx: number }> {
+    const [row] = await this.query(
+      'SELECT count(*) AS n, coalesce(max(idx), -1) AS hi, coalesce(min(idx), 0) AS lo FROM log_entries',
+      [],
+      connection,
+    );
+    return { count: num(row!.n), maxIdx: num(row!.hi), minIdx: num(row!.lo) };
+  }
+
+  async latestCheckpoint(connection?: DuckDBConnection): Promise<CheckpointRow | null> {
+    const rows = await this.query(
+      'SELECT size, root, note, created FROM checkpoints ORDER BY size DESC LIMIT 1',
+      [],
+      connection,
+    );
+    return rows.length === 0 ? null : checkpointRow(rows[0]!);
+  }
+
+  async checkpointAt(size: number, connection?: DuckDBConnection): Promise<CheckpointRow | null> {
+    const rows = await this.query(
+      'SELECT size, root, note, created FROM checkpoints WHERE size = $1',
+      [BigInt(size)],
+      connection,
+    );
+    return rows.length === 0 ? null : checkpointRow(rows[0]!);
+  }
+
+  /** Every stored checkpoint up to a size, smallest first. */
+  async checkpoints(maxSize: number, connection?: DuckDBConnection): Promise<CheckpointRow[]> {
+    const rows = await this.query(
+      'SELECT size, root, note, created FROM checkpoints WHERE size <= $1 ORDER BY size',
+      [BigInt(maxSize)],
+      connection,
+    );
+    return rows.map(checkpointRow);
+  }
+
+  /** Log entries with from ≤ idx < to, in order. */
+  async entries(from: number, to: number, connection?: DuckDBConnection): Promise<EntryRow[]> {
+    const rows = await this.query(
+      `SELECT idx, entry, leaf_hash FROM log_entries WHERE idx >= ${int(from)} AND idx < ${int(to)} ORDER BY idx`,
+      [],
+      connection,
+    );
+    return rows.map((r) => ({ idx: num(r.idx), entry: bytes(r.entry), leafHash: bytes(r.leaf_hash) }));
+  }
+
+  /** (id, log_index) of the measurements with from ≤ log_index < to. */
+  async ids(from: number, to: number): Promise<Array<{ id: string; logIndex: number }>> {
+    const rows = await this.query(
+      `SELECT id, log_index FROM measurements WHERE log_index >= ${int(from)} AND log_index < ${int(to)}`,
+    );
+    return rows.map((r) => ({ id: r.id as string, logIndex: num(r.log_index) }));
+  }
+
+  /** The ids and late flags stored at these log indexes (to confirm IdIndex candidates). */
+  async idsAt(
+    logIndexes: readonly number[],
+  ): Promise<Array<{ id: string; logIndex: number; late: boolean }>> {
+    if (logIndexes.length === 0) return [];
+    const list = logIndexes.map(int).join(',');
+    const rows = await this.query(
+      `SELECT id, log_index, late FROM measurements WHERE log_index IN (${list})`,
+    );
+    return rows.map((r) => ({ id: r.id as string, logIndex: num(r.log_index), late: r.late as boolean }));
+  }
+
+  /**
+   * The measurement with this id, looked for at these log indexes (IdIndex candidates), with its
+   * entry; null when none of them holds it.
+   */
+  async measurementWithId(id: string, logIndexes: readonly number[]): Promise<MeasurementWithEntry | null> {
+    if (!/^[0-9a-f]{64}$/.test(id)) throw new RangeError('not a measurement id');
+    if (logIndexes.length === 0) return null;
+    const rows = await this.query(
+      `SELECT *, epoch_ms(received_at) AS received_ms FROM measurements
+        WHERE log_index IN (${logIndexes.map(int).join(',')}) AND id = '${id}'`,
+    );
+    if (rows.length === 0) return null;
+    const entries = await this.query(
+      `SELECT entry FROM log_entries WHERE idx = ${int(num(rows[0]!.log_index))}`,
+    );
+    if (entries.length === 0) return null;
+    const r = rows[0]!;
+    return {
+      id: r.id as string,
+      logIndex: num(r.log_index),
+      probeKey: r.probe_key as string,
+      signature: r.signature as string,
+      scrubbed: r.scrubbed as boolean,
+      receivedAt: new Date(num(r.received_ms)),
+      late: r.late as boolean,
+      uploadDelaySeconds: (r.upload_delay_seconds as number | null) ?? null,
+      testName: (r.test_name as string | null) ?? null,
+      input: (r.input as string | null) ?? null,
+      probeCC: (r.probe_cc as string | null) ?? null,
+      probeASN: (r.probe_asn as string | null) ?? null,
+      derivedCC: (r.derived_cc as string | null) ?? null,
+      derivedASN: r.derived_asn === null || r.derived_asn === undefined ? null : num(r.derived_asn),
+      locationMismatch: r.location_mismatch as boolean,
+      body: r.body as string,
+      entry: bytes(entries[0]!.entry),
+    };
+  }
+
+  /** Runs a read-only query on a given connection (for the integrity check). */
+  async read(
+    connection: DuckDBConnection,
+    sql: string,
+    params: unknown[] = [],
+  ): Promise<Record<string, unknown>[]> {
+    return (await this.query(sql, params, connection)) as Record<string, unknown>[];
+  }
+
+  close(): void {
+    this.reader.closeSync();
+    this.writer.closeSync();
+    this.instance.closeSync();
+  }
+}
+
+function appendText(
+  appender: { appendVarchar(v: string): void; appendNull(): void },
+  value: string | null,
+): void {
+  if (value === null) appender.appendNull();
+  else appender.appendVarchar(value);
+}
+
+async function insertCheckpoint(c: DuckDBConnection, cp: CheckpointRow): Promise<void> {
+  const a = await c.createAppender('checkpoints');
+  a.appendBigInt(BigInt(cp.size));
+  a.appendBlob(cp.root);
+  a.appendVarchar(cp.note);
+  a.appendTimestamp(micros(cp.created));
+  a.endRow();
+  a.closeSync();
+}
+
+function checkpointRow(r: Record<string, unknown>): CheckpointRow {
+  return { size: num(r.size), root: bytes(r.root), note: r.note as string, created: r.created as Date };
+}
+
+export { bytes as toBytes, int as sqlInt, num as toNumber };

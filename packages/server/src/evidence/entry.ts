@@ -1,0 +1,97 @@
+/**
+ * Log entries (docs/evidence-log.md, "Log entries"): the UTF-8 bytes of the RFC 8785 canonical JSON
+ * of {kind, sha256, probe_key, received, scrubbed}. The entry commits to the measurement's hash, not
+ * its bytes, so the log stays small and a withheld measurement does not break anyone's proof.
+ *
+ * Parsing is strict because a verifier decides from these bytes what the log vouches for: the text
+ * must be exactly the canonical form, with no member missing or extra.
+ */
+import { canonicalJSON, fromBase64 } from '@pharos/core';
+
+export interface MeasurementEntry {
+  kind: 'measurement';
+  /** Lower-case hex SHA-256 of the stored measurement's canonical JSON. */
+  sha256: string;
+  /** Base64 Ed25519 public key that signed the measurement. */
+  probe_key: string;
+  /** ISO 8601 UTC, millisecond precision: when the collector received it. */
+  received: string;
+  /** True when the submitter's address was removed from the body before storing. */
+  scrubbed: boolean;
+}
+
+export class EntryFormatError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EntryFormatError';
+  }
+}
+
+const HEX_SHA256 = /^[0-9a-f]{64}$/;
+const ISO_MILLIS_UTC = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z$/;
+const MEMBERS = ['kind', 'probe_key', 'received', 'scrubbed', 'sha256'];
+
+/** The entry text for a measurement. */
+export function formatMeasurementEntry(fields: {
+  sha256: string;
+  probeKey: string;
+  received: Date;
+  scrubbed: boolean;
+}): string {
+  return canonicalJSON({
+    kind: 'measurement',
+    sha256: fields.sha256,
+    probe_key: fields.probeKey,
+    received: fields.received.toISOString(),
+    scrubbed: fields.scrubbed,
+  });
+}
+
+/** Parses and checks an entry's text; throws EntryFormatError saying what is wrong. */
+export function parseMeasurementEntry(text: string): MeasurementEntry {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch {
+    throw new EntryFormatError('the log entry is not JSON');
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new EntryFormatError('the log entry is not a JSON object');
+  }
+  const members = Object.keys(value).sort();
+  if (members.join(',') !== MEMBERS.join(',')) {
+    throw new EntryFormatError(
+      `the log entry has members ${members.join(', ')}; expected ${MEMBERS.join(', ')}`,
+    );
+  }
+  const e = value as Record<string, unknown>;
+  if (e.kind !== 'measurement')
+    throw new EntryFormatError(`the log entry's kind is ${JSON.stringify(e.kind)}, not "measurement"`);
+  if (typeof e.sha256 !== 'string' || !HEX_SHA256.test(e.sha256)) {
+    throw new EntryFormatError("the log entry's sha256 is not 64 lower-case hex digits");
+  }
+  if (typeof e.probe_key !== 'string' || !isBase64Key(e.probe_key)) {
+    throw new EntryFormatError("the log entry's probe_key is not the base64 of a 32-byte key");
+  }
+  if (
+    typeof e.received !== 'string' ||
+    !ISO_MILLIS_UTC.test(e.received) ||
+    Number.isNaN(Date.parse(e.received))
+  ) {
+    throw new EntryFormatError("the log entry's received is not an ISO 8601 UTC time with milliseconds");
+  }
+  if (typeof e.scrubbed !== 'boolean')
+    throw new EntryFormatError("the log entry's scrubbed is not true or false");
+  if (canonicalJSON(value) !== text) {
+    throw new EntryFormatError('the log entry is not in RFC 8785 canonical form');
+  }
+  return value as MeasurementEntry;
+}
+
+function isBase64Key(text: string): boolean {
+  try {
+    return fromBase64(text).length === 32;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,246 @@
+/**
+ * The sequencer: the one writer of the log. Appends wait in a queue; each turn takes whatever
+ * arrived while the previous commit ran (group commit, up to MAX_GROUP_ROWS rows), drops the
+ * measurements already stored, numbers the new ones, extends a copy of the tree, signs the
+ * checkpoint of the new size, and commits rows, entries and checkpoint in one transaction.
+ * Only after that commit does any caller hear back, and only then does the in-memory tree move.
+ */
+import { CompactTree, signCheckpoint } from '@pharos/core';
+import type { CheckpointRow, EntryRow, EvidenceDatabase, MeasurementRow } from './database.js';
+import { formatMeasurementEntry } from './entry.js';
+import { leafHashOf, sha256Hex } from './hashing.js';
+import type { IdIndex } from './id-index.js';
+import type { LogKey } from './log-key.js';
+import { measurementRow } from './measurement-record.js';
+import type { TileEdge } from './tile-edge.js';
+import type { AppendResult, EvidenceLogger, IncomingMeasurement } from './types.js';
+
+/** Most rows in one commit; a single append larger than this still commits whole. */
+export const MAX_GROUP_ROWS = 4096;
+/** Most body bytes in one commit. */
+export const MAX_GROUP_BYTES = 64 * 1024 * 1024;
+
+/** An append refused before anything was stored: the caller passed something that is not evidence. */
+export class EvidenceInputError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'EvidenceInputError';
+  }
+}
+
+/** A measurement checked and hashed at append time, so a bad batch fails alone. */
+interface Prepared {
+  row: Omit<MeasurementRow, 'logIndex'>;
+  entry: Uint8Array;
+  leaf: Uint8Array;
+}
+
+interface Waiting {
+  items: Prepared[];
+  bytes: number;
+  resolve(results: AppendResult[]): void;
+  reject(err: unknown): void;
+}
+
+const HEX_ID = /^[0-9a-f]{64}$/;
+const BASE64_KEY = /^[A-Za-z0-9+/]{43}=$/;
+const BASE64_SIGNATURE = /^[A-Za-z0-9+/]{86}==$/;
+
+function prepare(item: IncomingMeasurement, position: number, lateAfterMs: number): Prepared {
+  const where = `batch[${position}]`;
+  if (typeof item.id !== 'string' || !HEX_ID.test(item.id)) {
+    throw new EvidenceInputError(`${where}: id is not 64 lower-case hex digits`);
+  }
+  if (typeof item.canonical !== 'string') throw new EvidenceInputError(`${where}: canonical is not a string`);
+  if (!BASE64_KEY.test(item.probeKey))
+    throw new EvidenceInputError(`${where}: probeKey is not base64 of 32 bytes`);
+  if (!BASE64_SIGNATURE.test(item.signature)) {
+    throw new EvidenceInputError(`${where}: signature is not base64 of 64 bytes`);
+  }
+  if (!(item.receivedAt instanceof Date) || Number.isNaN(item.receivedAt.getTime())) {
+    throw new EvidenceInputError(`${where}: receivedAt is not a valid Date`);
+  }
+  const sha256 = sha256Hex(item.canonical);
+  if (!item.scrubbed && sha256 !== item.id) {
+    throw new EvidenceInputError(
+      `${where}: id ${item.id} is not the SHA-256 of its canonical JSON (${sha256})`,
+    );
+  }
+  const entryText = formatMeasurementEntry({
+    sha256,
+    probeKey: item.probeKey,
+    received: item.receivedAt,
+    scrubbed: item.scrubbed,
+  });
+  const entry = new Uint8Array(Buffer.from(entryText, 'utf8'));
+  const { logIndex: _unused, ...row } = measurementRow(item, 0, lateAfterMs);
+  return { row, entry, leaf: leafHashOf(entry) };
+}
+
+export interface SequencerState {
+  db: EvidenceDatabase;
+  key: LogKey;
+  tree: CompactTree;
+  edge: TileEdge;
+  ids: IdIndex;
+  /** The checkpoint of the committed tree (signed note). */
+  checkpoint: string;
+}
+
+export class Sequencer {
+  private readonly queue: Waiting[] = [];
+  private draining: Promise<void> | null = null;
+  private failure: Error | null = null;
+  private closed = false;
+
+  constructor(
+    private readonly state: SequencerState,
+    private readonly lateAfterMs: number,
+    private readonly onCommit: () => void,
+    private readonly logger: EvidenceLogger,
+  ) {}
+
+  get committedSize(): number {
+    return this.state.tree.size;
+  }
+
+  get committedCheckpoint(): string {
+    return this.state.checkpoint;
+  }
+
+  append(batch: readonly IncomingMeasurement[]): Promise<AppendResult[]> {
+    if (this.failure) return Promise.reject(this.stoppedError());
+    if (this.closed) return Promise.reject(new Error('the evidence store is closed'));
+    let items: Prepared[];
+    try {
+      items = batch.map((item, i) => prepare(item, i, this.lateAfterMs));
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    if (items.length === 0) return Promise.resolve([]);
+    const bytes = items.reduce((n, p) => n + p.row.body.length, 0);
+    return new Promise((resolve, reject) => {
+      this.queue.push({ items, bytes, resolve, reject });
+      this.kick();
+    });
+  }
+
+  private kick(): void {
+    if (this.draining) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = null;
+      // An append may have queued between the loop's last check and this callback.
+      if (this.queue.length > 0) this.kick();
+    });
+  }
+
+  /** Waits for every queued append to finish, and refuses new ones. */
+  async close(): Promise<void> {
+    this.closed = true;
+    while (this.draining) await this.draining;
+  }
+
+  private stoppedError(): Error {
+    return new Error(
+      `the evidence store stopped after a storage error (${this.failure?.message}); restart the server, which recovers from the database`,
+    );
+  }
+
+  private async drain(): Promise<void> {
+    while (this.queue.length > 0) {
+      const group: Waiting[] = [this.queue.shift()!];
+      let rows = group[0]!.items.length;
+      let bytes = group[0]!.bytes;
+      while (this.queue.length > 0) {
+        const next = this.queue[0]!;
+        if (rows + next.items.length > MAX_GROUP_ROWS || bytes + next.bytes > MAX_GROUP_BYTES) break;
+        group.push(this.queue.shift()!);
+        rows += next.items.length;
+        bytes += next.bytes;
+      }
+      if (this.failure) {
+        for (const w of group) w.reject(this.stoppedError());
+        continue;
+      }
+      try {
+        const results = await this.commitGroup(group.flatMap((w) => w.items));
+        let at = 0;
+        for (const w of group) {
+          w.resolve(results.slice(at, at + w.items.length));
+          at += w.items.length;
+        }
+      } catch (err) {
+        await this.afterFailure(err as Error);
+        for (const w of group) w.reject(this.failure ? this.stoppedError() : err);
+      }
+    }
+  }
+
+  /**
+   * A failed commit normally rolled back, and the next one may work (a full disk that got space).
+   * If the database now holds more entries than the tree, whether it committed is unknown: going
+   * on could number two measurements alike, so the sequencer stops until a restart recovers.
+   */
+  private async afterFailure(err: Error): Promise<void> {
+    this.logger.error({ err }, 'evidence commit failed');
+    try {
+      const { count } = await this.state.db.entryStats();
+      if (count === this.state.tree.size) return;
+    } catch {
+      // The database cannot even be read: stop.
+    }
+    this.failure = err;
+  }
+
+  private async commitGroup(items: Prepared[]): Promise<AppendResult[]> {
+    const { db, ids } = this.state;
+    // Duplicates of stored measurements: the in-memory index gives candidates, the table confirms.
+    const candidateIndexes = new Set<number>();
+    for (const p of items) for (const c of ids.candidates(p.row.id)) candidateIndexes.add(c);
+    const stored = new Map<string, { logIndex: number; late: boolean }>();
+    if (candidateIndexes.size > 0) {
+      for (const r of await db.idsAt([...candidateIndexes])) stored.set(r.id, r);
+    }
+
+    const base = this.state.tree.size;
+    const tree = new CompactTree(base, this.state.tree.borderHashes());
+    const fresh: Array<{ prepared: Prepared; created: ReturnType<CompactTree['append']> }> = [];
+    const firstInGroup = new Map<string, AppendResult>();
+    const results: AppendResult[] = items.map((p) => {
+      const id = p.row.id;
+      const old = stored.get(id);
+      if (old) return { id, log_index: old.logIndex, duplicate: true, late: old.late };
+      const earlier = firstInGroup.get(id);
+      if (earlier) return { ...earlier, duplicate: true };
+      const result = { id, log_index: base + fresh.length, duplicate: false, late: p.row.late };
+      fresh.push({ prepared: p, created: tree.append(p.leaf) });
+      firstInGroup.set(id, result);
+      return result;
+    });
+    if (fresh.length === 0) return results;
+
+    const size = tree.size;
+    const root = tree.root();
+    const note = signCheckpoint({ origin: this.state.key.origin, size, rootHash: root }, [
+      this.state.key.noteSigner,
+    ]);
+    const rows: MeasurementRow[] = fresh.map((f, i) => ({ ...f.prepared.row, logIndex: base + i }));
+    const entries: EntryRow[] = fresh.map((f, i) => ({
+      idx: base + i,
+      entry: f.prepared.entry,
+      leafHash: f.prepared.leaf,
+    }));
+    const checkpoint: CheckpointRow = { size, root, note, created: new Date() };
+    await db.commitBatch(rows, entries, checkpoint);
+
+    // Committed: only now does the tree move and do the ids become known.
+    this.state.tree = tree;
+    for (const [i, f] of fresh.entries()) {
+      this.state.edge.addLeaf(f.prepared.entry, f.created);
+      ids.add(f.prepared.row.id, base + i);
+    }
+    this.state.checkpoint = note;
+    this.onCommit();
+    return results;
+  }
+}

@@ -1,0 +1,232 @@
+/**
+ * Offline verification of evidence, with nothing but the log's vkey: a measurement with its
+ * `.tlog-proof` (what `pharos verify --measurement` does) and two checkpoints with the consistency
+ * proof between them. Pure functions over the files' texts; every failure comes back as one
+ * sentence saying what does not hold. Uses core's reference (browser-safe) implementations.
+ */
+import {
+  bytesEqual,
+  type Checkpoint,
+  canonicalJSONBytes,
+  ed25519Verify,
+  fromBase64,
+  leafHash,
+  type NoteVerifier,
+  openCheckpoint,
+  parseTlogProof,
+  parseVerifierKey,
+  sha256Hex,
+  type TlogProof,
+  toBase64,
+  utf8,
+  verifyCheckpointConsistency,
+  verifyInclusion,
+} from '@pharos/core';
+import { z } from 'zod';
+import { EntryFormatError, type MeasurementEntry, parseMeasurementEntry } from './entry.js';
+
+export type EvidenceVerdict = { ok: true; summary: string; notes: string[] } | { ok: false; reason: string };
+
+const fail = (reason: string): EvidenceVerdict => ({ ok: false, reason });
+
+/** The parts of `GET /api/v1/measurements/:id` the verification reads (the rest is ignored). */
+const measurementFileSchema = z.object({
+  id: z.string().optional(),
+  measurement: z.record(z.string(), z.unknown()),
+  probe_key: z.string(),
+  signature: z.string(),
+  log_index: z.number().int().nonnegative(),
+  entry: z.string(),
+});
+
+function keyLabel(v: NoteVerifier): string {
+  return `${v.name}+${v.keyId.toString(16).padStart(8, '0')}`;
+}
+
+function parseVkey(text: string): NoteVerifier | string {
+  try {
+    return parseVerifierKey(text.trim());
+  } catch (err) {
+    return `the vkey is not a log verifier key (<origin>+<key id>+<base64>): ${(err as Error).message}`;
+  }
+}
+
+function openSigned(what: string, text: string, verifier: NoteVerifier): Checkpoint | string {
+  const opened = openCheckpoint(text, verifier);
+  if (opened.ok) return opened.checkpoint;
+  if (/signature|signed/.test(opened.reason)) {
+    return `${what} signature does not verify with vkey ${keyLabel(verifier)}: ${opened.reason.replace(/^checkpoint signature: /, '')}`;
+  }
+  return `${what} is not valid for this log: ${opened.reason}`;
+}
+
+export interface MeasurementEvidence {
+  /** The JSON text of `GET /api/v1/measurements/:id`. */
+  measurementFile: string;
+  /** The `.tlog-proof` text. */
+  proof: string;
+  /** The log's verifier key text. */
+  vkey: string;
+}
+
+export function verifyMeasurementEvidence(input: MeasurementEvidence): EvidenceVerdict {
+  const verifier = parseVkey(input.vkey);
+  if (typeof verifier === 'string') return fail(verifier);
+
+  let json: unknown;
+  try {
+    json = JSON.parse(input.measurementFile);
+  } catch {
+    return fail('the measurement file is not JSON (it should be what GET /api/v1/measurements/<id> returns)');
+  }
+  const file = measurementFileSchema.safeParse(json);
+  if (!file.success) {
+    const issue = file.error.issues[0]!;
+    return fail(`the measurement file has no valid ${issue.path.join('.') || 'content'} (${issue.message})`);
+  }
+  const m = file.data;
+
+  let proof: TlogProof;
+  try {
+    proof = parseTlogProof(input.proof);
+  } catch (err) {
+    return fail(`the proof file is not a C2SP tlog-proof: ${(err as Error).message}`);
+  }
+  const checkpoint = openSigned('checkpoint', proof.checkpoint, verifier);
+  if (typeof checkpoint === 'string') return fail(checkpoint);
+
+  const entryBytes = utf8(m.entry);
+  if (proof.extra && !bytesEqual(proof.extra, entryBytes)) {
+    return fail(
+      `the proof file is for a different log entry than the measurement file (the proof is for index ${proof.index}, the measurement's log_index is ${m.log_index})`,
+    );
+  }
+  let entry: MeasurementEntry;
+  try {
+    entry = parseMeasurementEntry(m.entry);
+  } catch (err) {
+    return fail(
+      `the measurement file's log entry is malformed: ${err instanceof EntryFormatError ? err.message : err}`,
+    );
+  }
+
+  if (proof.index >= checkpoint.size) {
+    return fail(
+      `the proof is for index ${proof.index}, which is not in the checkpoint's tree of size ${checkpoint.size}`,
+    );
+  }
+  const inclusion = verifyInclusion(
+    proof.index,
+    checkpoint.size,
+    leafHash(entryBytes),
+    proof.hashes,
+    checkpoint.rootHash,
+  );
+  if (!inclusion.ok) {
+    return fail(
+      `the inclusion proof does not lead to the checkpoint's root: the log does not contain this entry at index ${proof.index} (${inclusion.reason})`,
+    );
+  }
+  if (m.log_index !== proof.index) {
+    return fail(
+      `the measurement file says log_index ${m.log_index}, but the proof proves the entry at index ${proof.index}`,
+    );
+  }
+
+  let canonical: Uint8Array;
+  try {
+    canonical = canonicalJSONBytes(m.measurement);
+  } catch (err) {
+    return fail(`the measurement cannot be put in canonical JSON: ${(err as Error).message}`);
+  }
+  const hash = sha256Hex(canonical);
+  if (hash !== entry.sha256) {
+    return fail(
+      `the measurement does not match its log entry: the SHA-256 of its canonical JSON is ${hash}, but the entry logged at index ${proof.index} records ${entry.sha256} (the measurement was changed after it was logged)`,
+    );
+  }
+  if (!entry.scrubbed && m.id !== undefined && m.id !== entry.sha256) {
+    return fail(`the measurement file's id ${m.id} is not the hash its log entry records (${entry.sha256})`);
+  }
+  if (m.probe_key !== entry.probe_key) {
+    return fail(
+      `the measurement file's probe_key ${m.probe_key} is not the one its log entry records (${entry.probe_key})`,
+    );
+  }
+
+  const notes: string[] = [];
+  let signed: string;
+  if (entry.scrubbed) {
+    signed = 'its probe signature was not checked';
+    notes.push(
+      "the probe's signature was not checked: the collector scrubbed the submitter's address from this measurement, so the stored body is not the exact bytes the probe signed",
+    );
+  } else {
+    let signature: Uint8Array;
+    try {
+      signature = fromBase64(m.signature);
+    } catch {
+      return fail("the measurement file's signature is not base64");
+    }
+    if (!ed25519Verify(signature, canonical, fromBase64(entry.probe_key))) {
+      return fail(
+        `the measurement's signature does not verify with the probe key ${entry.probe_key} recorded in its log entry`,
+      );
+    }
+    signed = `signed by probe key ${entry.probe_key}`;
+  }
+  return {
+    ok: true,
+    summary: `measurement ${entry.sha256} is entry ${proof.index} of ${checkpoint.origin} (checkpoint of size ${checkpoint.size}, root ${toBase64(checkpoint.rootHash)}, signed by ${keyLabel(verifier)}); its content matches the entry; ${signed}`,
+    notes,
+  };
+}
+
+export interface ConsistencyEvidence {
+  older: string;
+  newer: string;
+  /** Base64 hashes, one per line (`GET /api/v1/log/proof/consistency?format=text`). */
+  proof: string;
+  vkey: string;
+}
+
+/** Parses a consistency proof file: one base64 SHA-256 hash per line. */
+export function parseProofLines(text: string): Uint8Array[] | string {
+  const lines = text.split('\n');
+  if (lines.at(-1) === '') lines.pop();
+  const hashes: Uint8Array[] = [];
+  for (const [i, line] of lines.entries()) {
+    let h: Uint8Array;
+    try {
+      h = fromBase64(line.trim());
+    } catch {
+      return `line ${i + 1} of the consistency proof is not base64`;
+    }
+    if (h.length !== 32)
+      return `line ${i + 1} of the consistency proof has ${h.length} bytes, not a 32-byte hash`;
+    hashes.push(h);
+  }
+  return hashes;
+}
+
+export function verifyConsistencyEvidence(input: ConsistencyEvidence): EvidenceVerdict {
+  const verifier = parseVkey(input.vkey);
+  if (typeof verifier === 'string') return fail(verifier);
+  const older = openSigned('old checkpoint', input.older, verifier);
+  if (typeof older === 'string') return fail(older);
+  const newer = openSigned('new checkpoint', input.newer, verifier);
+  if (typeof newer === 'string') return fail(newer);
+  const proof = parseProofLines(input.proof);
+  if (typeof proof === 'string') return fail(proof);
+  const verdict = verifyCheckpointConsistency(older, newer, proof);
+  if (!verdict.ok) {
+    return fail(
+      `the checkpoint of size ${older.size} is not a prefix of the checkpoint of size ${newer.size}: ${verdict.reason.replace(/^checkpoints are not consistent: /, '')}`,
+    );
+  }
+  return {
+    ok: true,
+    summary: `the checkpoint of size ${older.size} (root ${toBase64(older.rootHash)}) is a prefix of the checkpoint of size ${newer.size} (root ${toBase64(newer.rootHash)}) of ${newer.origin}, both signed by ${keyLabel(verifier)}: the log only grew between them`,
+    notes: [],
+  };
+}
