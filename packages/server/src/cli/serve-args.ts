@@ -19,6 +19,8 @@ export interface ServeArgs {
   dataDirDefaulted: boolean;
   /** The evidence log's origin (its name in checkpoints), if given. */
   origin: string | undefined;
+  /** Measurements received this long after they ended are marked late; undefined: the store's default. */
+  lateAfterSeconds: number | undefined;
   host: string;
   port: number;
   https: { key: string; cert: string } | undefined;
@@ -32,6 +34,7 @@ export interface ServeArgs {
 const OPTIONS = {
   data: { type: 'string', multiple: true },
   origin: { type: 'string', multiple: true },
+  'late-after': { type: 'string', multiple: true },
   host: { type: 'string', multiple: true },
   port: { type: 'string', multiple: true },
   'tls-cert': { type: 'string', multiple: true },
@@ -47,7 +50,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const help = (values.help?.length ?? 0) > 0;
   const once = (
-    name: 'data' | 'origin' | 'host' | 'port' | 'tls-cert' | 'tls-key' | 'resolver',
+    name: 'data' | 'origin' | 'late-after' | 'host' | 'port' | 'tls-cert' | 'tls-key' | 'resolver',
   ): string | undefined => {
     const given = values[name];
     if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
@@ -59,6 +62,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
       dataDir: path.resolve(cwd, DEFAULT_DATA_DIR),
       dataDirDefaulted: true,
       origin: undefined,
+      lateAfterSeconds: undefined,
       host: DEFAULT_HOST,
       port: DEFAULT_PORT,
       https: undefined,
@@ -72,6 +76,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
   if (data !== undefined && data.trim() === '') throw new UsageError('--data needs a directory');
   const origin = once('origin');
   if (origin !== undefined) checkOrigin(origin);
+  const lateAfter = once('late-after');
   const host = parseHost(once('host') ?? DEFAULT_HOST);
   const port = parsePort(once('port'));
   const certFile = once('tls-cert');
@@ -86,6 +91,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
     dataDir: path.resolve(cwd, data ?? DEFAULT_DATA_DIR),
     dataDirDefaulted: data === undefined,
     origin,
+    lateAfterSeconds: lateAfter === undefined ? undefined : parseLateAfter(lateAfter),
     host,
     port,
     https:
@@ -108,6 +114,14 @@ function checkOrigin(value: string): void {
       `--origin "${value}": expected a name without spaces or "+", such as pharos.example.org/log`,
     );
   }
+}
+
+function parseLateAfter(value: string): number {
+  const seconds = Number(value);
+  if (value.trim() === '' || !Number.isFinite(seconds) || seconds < 0) {
+    throw new UsageError(`--late-after "${value}": expected a number of seconds, such as 300`);
+  }
+  return seconds;
 }
 
 function parseHost(value: string): string {

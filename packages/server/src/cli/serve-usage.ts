@@ -3,10 +3,12 @@ export const DEFAULT_HOST = '127.0.0.1';
 export const DEFAULT_PORT = 8080;
 export const DEFAULT_DATA_DIR = 'pharos-data';
 
-export const SERVE_USAGE = `pharos serve [--data DIR] [--origin NAME] [--host ${DEFAULT_HOST}] [--port ${DEFAULT_PORT}]
+export const SERVE_USAGE = `pharos serve [--data DIR] [--origin NAME] [--late-after SECONDS] [--host ${DEFAULT_HOST}] [--port ${DEFAULT_PORT}]
              [--tls-cert FILE --tls-key FILE] [--resolver IP:PORT] [--ca FILE ...] [--log]
   --data DIR            where measurements, the evidence log and its key are kept
                         (default ./${DEFAULT_DATA_DIR}; created on first start)
+  --late-after SECONDS  mark a measurement late when it arrives this long after it ended
+                        (default 300: the probe could not upload it in time, e.g. the network was cut)
   --origin NAME         the evidence log's name in its checkpoints, e.g. pharos.example.org/log
                         (fixed at the first start of a data directory)
   --host HOST           address to listen on (default ${DEFAULT_HOST})

@@ -15,6 +15,7 @@ export const EXIT_BY_SIGNAL: Record<StopSignal, number> = { SIGINT: 130, SIGTERM
 export interface ServeServerOptions {
   dataDir: string;
   origin?: string;
+  lateAfterMs?: number;
   https?: { key: string; cert: string };
   /** true: info-level request logs on stdout; otherwise pino options (warnings to stderr). */
   logger: true | { level: string; stream: { write(line: string): unknown } };
@@ -62,6 +63,7 @@ export async function serveCommand(argv: string[], io: CliIO, createServer: Serv
       server = await createServer({
         dataDir: args.dataDir,
         origin: args.origin,
+        ...(args.lateAfterSeconds === undefined ? {} : { lateAfterMs: args.lateAfterSeconds * 1000 }),
         https: args.https,
         logger: args.log ? true : { level: 'warn', stream: io.stderr },
         testHelper: { resolver: args.resolver, extraCA: args.extraCA },

@@ -10,6 +10,7 @@ import {
   formatTlogProof,
   HASH_SIZE,
   MAX_TILE_LEVEL,
+  type NoteVerifier,
   TILE_WIDTH,
   tileWidth,
 } from '@pharos/core';
@@ -130,7 +131,7 @@ class Store implements EvidenceStore {
     private readonly db: EvidenceDatabase,
     readonly origin: string,
     readonly vkey: string,
-    private readonly verifier: import('@pharos/core').NoteVerifier,
+    private readonly verifier: NoteVerifier,
     private readonly files: TileFiles,
     private readonly ids: IdIndex,
     private readonly sequencer: Sequencer,
