@@ -1,7 +1,12 @@
 import type { WebConnectivityMeasurement, WebConnectivityTestKeys } from '@pharos/core';
 import { describe, expect, it } from 'vitest';
 import { outcomeOf } from '../src/cli/outcome.js';
-import { controlFailureWarning, type FinishedURL, formatSummary } from '../src/cli/summary.js';
+import {
+  controlFailureWarning,
+  experimentControlWarnings,
+  type FinishedURL,
+  formatSummary,
+} from '../src/cli/summary.js';
 import { formatTable } from '../src/cli/table.js';
 import { formatBytes, formatDuration } from '../src/cli/units.js';
 
@@ -162,5 +167,53 @@ describe('formatting', () => {
       '1.2 kB',
       '34.5 MB',
     ]);
+  });
+});
+
+describe('app and platform warnings', () => {
+  const app = (keys: Record<string, unknown>): FinishedURL => {
+    const measurement = {
+      test_name: 'whatsapp',
+      input: null,
+      test_keys: keys,
+    } as unknown as WebConnectivityMeasurement;
+    return {
+      input: { url: 'whatsapp', categoryCode: null, origin: '--experiment' },
+      measurement,
+      outcome: outcomeOf(measurement),
+    };
+  };
+
+  it('says the machine may be offline when the helper and every endpoint failed', () => {
+    const lines = experimentControlWarnings(
+      [
+        app({
+          x_verdict: null,
+          x_control_failure: 'dns_nxdomain_error',
+          x_failed_endpoints: ['a', 'b'],
+          x_endpoints: [{}, {}],
+        }),
+        app({ x_verdict: 'ok', x_control_failure: null, x_failed_endpoints: [], x_endpoints: [{}] }),
+      ],
+      ['https://th.example/'],
+    );
+    expect(lines).toEqual([
+      'warning: whatsapp: could not tell blocked from down: the test helper (https://th.example/) failed with dns_nxdomain_error; every endpoint failed too: is this machine online?\n',
+    ]);
+  });
+
+  it('does not guess the machine is offline when some endpoints worked', () => {
+    const [line] = experimentControlWarnings(
+      [
+        app({
+          x_verdict: null,
+          x_control_failure: 'generic_timeout_error',
+          x_failed_endpoints: ['a'],
+          x_endpoints: [{}, {}],
+        }),
+      ],
+      ['https://th.example/'],
+    );
+    expect(line).not.toContain('online');
   });
 });

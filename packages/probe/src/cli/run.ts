@@ -25,7 +25,12 @@ import { newReportId } from './report-id.js';
 import { parseRunArgs, type RunArgs } from './run-args.js';
 import { readCAFiles, readFingerprintFiles } from './run-files.js';
 import { RunUpload } from './run-upload.js';
-import { controlFailureWarning, type FinishedURL, formatSummary } from './summary.js';
+import {
+  controlFailureWarning,
+  experimentControlWarnings,
+  type FinishedURL,
+  formatSummary,
+} from './summary.js';
 import { compactUTC } from './units.js';
 import { StateError, type UploadTuning } from './upload-session.js';
 import { CONTROL_TIMEOUT_FACTOR, MAX_CONCURRENCY, MAX_DNS_TIMEOUT_SECONDS, RUN_USAGE } from './usage.js';
@@ -303,6 +308,8 @@ async function measureAll(run: {
   );
   const controlWarning = controlFailureWarning(finished, args.testHelpers);
   if (controlWarning) io.stderr.write(`pharos-probe: ${controlWarning}`);
+  for (const line of experimentControlWarnings(finished, args.testHelpers))
+    io.stderr.write(`pharos-probe: ${line}`);
   if (overBudget > 0) {
     io.stderr.write(
       `pharos-probe: the data budget (--data-budget ${args.dataBudget} bytes) was spent; ${overBudget} measurements were not started\n`,

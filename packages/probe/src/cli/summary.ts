@@ -123,3 +123,26 @@ export function controlFailureWarning(finished: FinishedURL[], testHelpers: stri
     '  this network, or give another one with --th URL.\n'
   );
 }
+
+/**
+ * One line per app or platform measurement that could not tell because the test helper never
+ * answered: with every endpoint failing too, the likeliest reason is that this machine is offline,
+ * and "could not tell" alone would not say so.
+ */
+export function experimentControlWarnings(finished: FinishedURL[], testHelpers: string[]): string[] {
+  const lines: string[] = [];
+  for (const { measurement } of finished) {
+    const keys = measurement.test_keys as unknown as Record<string, unknown>;
+    if (!('x_verdict' in keys) || keys.x_verdict !== null || typeof keys.x_control_failure !== 'string')
+      continue;
+    const failed = Array.isArray(keys.x_failed_endpoints) ? keys.x_failed_endpoints.length : 0;
+    const endpoints = Array.isArray(keys.x_endpoints) ? keys.x_endpoints.length : failed;
+    const offline =
+      failed > 0 && failed === endpoints ? '; every endpoint failed too: is this machine online?' : '';
+    lines.push(
+      `warning: ${measurement.test_name}: could not tell blocked from down: the test helper (${testHelpers.join(', ')}) ` +
+        `failed with ${keys.x_control_failure}${offline}\n`,
+    );
+  }
+  return lines;
+}
