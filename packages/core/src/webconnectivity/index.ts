@@ -9,4 +9,5 @@ export {
   statusCodeMatch,
   titleMatch,
 } from './http-diff.js';
+export { dnsFailureMechanism, httpMechanism, tcpMechanism, tlsMechanism } from './mechanism-label.js';
 export { analyzeWebConnectivity } from './verdict.js';

@@ -40,7 +40,8 @@ export function dnsAnswerMechanism(
   return 'dns.injection.other';
 }
 
-function tcpMechanism(failure: string): Mechanism {
+/** A TCP connect failure while the control connects. */
+export function tcpMechanism(failure: string): Mechanism {
   switch (failure) {
     case 'generic_timeout_error':
       return 'tcp.timeout';
@@ -55,7 +56,8 @@ function tcpMechanism(failure: string): Mechanism {
   }
 }
 
-function tlsMechanism(failure: string): Mechanism {
+/** A TLS handshake failure while the control completes it. */
+export function tlsMechanism(failure: string): Mechanism {
   switch (failure) {
     case 'connection_reset':
       return 'tls.reset.sni';
@@ -72,7 +74,8 @@ function tlsMechanism(failure: string): Mechanism {
   }
 }
 
-function httpMechanism(failure: string, https: boolean): Mechanism {
+/** An HTTP round-trip failure the control did not see. */
+export function httpMechanism(failure: string, https: boolean): Mechanism {
   if (failure === 'generic_timeout_error') return 'http.timeout';
   // Over plain HTTP a teardown right after the request is triggered by its Host header; a spoofed
   // FIN (eof) is the same technique as a spoofed RST.

@@ -3,7 +3,7 @@
  * failed and its failure string: the same reading Web Connectivity gives its failures
  * (core/src/webconnectivity/mechanism-label.ts), for endpoints that are not web pages.
  */
-import type { Mechanism } from '@pharos/core';
+import { dnsFailureMechanism, httpMechanism, type Mechanism, tcpMechanism, tlsMechanism } from '@pharos/core';
 
 /** OONI's names for the operation that failed. */
 export type Operation = 'resolve' | 'connect' | 'tls_handshake' | 'http_round_trip';
@@ -18,30 +18,15 @@ export function isCertificateFailure(failure: string | null | undefined): boolea
 export function failureMechanism(operation: Operation, failure: string, https: boolean): Mechanism {
   switch (operation) {
     case 'resolve':
+      // Two findings only endpoint checks make: a bogon answer, and one outside the owner's ASN.
       if (failure === 'dns_bogon_error') return 'dns.injection.bogon';
       if (failure.startsWith('unknown_failure: answer outside')) return 'dns.injection.other';
-      if (
-        failure === 'dns_nxdomain_error' ||
-        failure === 'android_dns_cache_no_data' ||
-        failure === 'dns_no_answer'
-      )
-        return 'dns.nxdomain';
-      return failure === 'generic_timeout_error' ? 'dns.timeout' : 'dns.refused';
+      return dnsFailureMechanism(failure);
     case 'connect':
-      if (failure === 'generic_timeout_error') return 'tcp.timeout';
-      if (failure === 'connection_refused') return 'tcp.refused';
-      if (failure === 'host_unreachable' || failure === 'network_unreachable') return 'ip.unreachable';
-      return 'tcp.reset';
+      return tcpMechanism(failure);
     case 'tls_handshake':
-      if (failure === 'connection_reset') return 'tls.reset.sni';
-      if (failure === 'generic_timeout_error') return 'tls.timeout';
-      if (failure === 'ssl_unknown_authority') return 'tls.mitm.self_signed';
-      if (failure === 'ssl_invalid_hostname' || failure === 'ssl_invalid_certificate')
-        return 'tls.mitm.ca_signed';
-      return 'tls.reset.other';
+      return tlsMechanism(failure);
     case 'http_round_trip':
-      if (failure === 'generic_timeout_error') return 'http.timeout';
-      if (!https && (failure === 'connection_reset' || failure === 'eof_error')) return 'http.reset.host';
-      return 'http.error';
+      return httpMechanism(failure, https);
   }
 }
