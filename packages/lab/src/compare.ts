@@ -8,18 +8,9 @@ export interface Verdict {
   dns_consistency?: unknown;
   confirmed?: unknown;
   verdict?: unknown;
-  throttled?: unknown;
 }
 
-const COMPARED = [
-  'blocking',
-  'accessible',
-  'mechanism',
-  'dns_consistency',
-  'confirmed',
-  'verdict',
-  'throttled',
-] as const;
+const COMPARED = ['blocking', 'accessible', 'mechanism', 'dns_consistency', 'confirmed', 'verdict'] as const;
 
 /** The fields of any experiment's measurement (OONI keys, and Pharos's `x_` keys). */
 export function verdictOf(measurement: { test_keys?: unknown }): Required<Verdict> {
@@ -31,7 +22,6 @@ export function verdictOf(measurement: { test_keys?: unknown }): Required<Verdic
     dns_consistency: tk.dns_consistency,
     confirmed: tk.x_confirmed,
     verdict: tk.x_verdict,
-    throttled: tk.x_throttled,
   };
 }
 

@@ -105,7 +105,6 @@ const ExpectSchema = z.strictObject({
   experiment: z.enum(EXPERIMENTS).optional(),
   input: z.string().min(1).optional(),
   verdict: z.enum(['ok', 'blocked', 'throttled', 'down']).nullable().optional(),
-  throttled: z.boolean().optional(),
   blocking: Blocking.optional(),
   accessible: z.boolean().nullable().optional(),
   mechanism: z.string().nullable().optional(),
@@ -272,7 +271,7 @@ function normalize(
     } else if (e.input !== undefined) {
       fail(['expect', i, 'input'], `${experiment} measures its own endpoints and takes no input`);
     }
-    const webOnly = (['blocking', 'accessible', 'dns_consistency', 'confirmed', 'throttled'] as const).filter(
+    const webOnly = (['blocking', 'accessible', 'dns_consistency', 'confirmed'] as const).filter(
       (k) => e[k] !== undefined,
     );
     if (experiment !== 'web_connectivity' && webOnly.length > 0) {
@@ -298,7 +297,6 @@ function normalize(
       'dns_consistency',
       'confirmed',
       'verdict',
-      'throttled',
     ] as const) {
       if (e[key] !== undefined) (out as unknown as Record<string, unknown>)[key] = e[key];
     }

@@ -84,8 +84,6 @@ export interface Expectation {
   input: string | null;
   /** Pharos extension, for experiments other than Web Connectivity: `x_verdict`. */
   verdict?: 'ok' | 'blocked' | 'throttled' | 'down' | null;
-  /** Pharos extension, for Web Connectivity: whether the page was throttled. */
-  throttled?: boolean;
   blocking?: false | 'dns' | 'tcp_ip' | 'http-failure' | 'http-diff' | null;
   accessible?: boolean | null;
   mechanism?: string | null;

@@ -3,8 +3,7 @@
  * (htb by SNI, htb for all traffic), random loss (nft numgen) and a slow site (htb on the internet
  * side), with the compiled `throttling` experiment run inside the client namespace. Until the
  * scenario runner judges `{experiment, verdict}` expectations, this test does: it reads the files
- * (with the scenario parser, or the benchmark's small reader while the parser lacks `loss` and a
- * site's `rate`), builds one lab with every site, applies each scenario's censor in turn and
+ * with the scenario parser, builds one lab with every site, applies each scenario's censor in turn and
  * compares the experiment's `x_verdict` and `x_mechanism`.
  *
  * Needs root and ip/nft/iptables/tc (skipped with a warning otherwise; under CI a missing

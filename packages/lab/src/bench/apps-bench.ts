@@ -9,14 +9,13 @@
  * (a lab is reused for the runs of one scenario); PHAROS_BENCH_APP_RUNS (default 3) runs per app
  * experiment.
  */
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { parse } from 'yaml';
 import { loadScenario } from '../scenario.js';
 import type { CensorRule, SiteSpec } from '../spec.js';
-import { cleanupStaleLabs, createLab, defaultSite, type LabHandle, preflight } from '../world/index.js';
+import { cleanupStaleLabs, createLab, type LabHandle, preflight } from '../world/index.js';
 import { recordBenchmark } from './record.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
@@ -34,81 +33,22 @@ export interface ThrottleScenario {
   expect: { input: string; verdict: string | null; mechanism?: string | null }[];
 }
 
-const SIZE = /^(\d+)(KiB|MiB)?$/;
-
-/**
- * A throttle-*.yaml file, read by the scenario parser when it knows every key, otherwise by a small
- * reader for the keys these files use (sites: host, size, rate; censor: sni or all with throttle or
- * loss), which refuses anything else.
- */
+/** A throttle-*.yaml file, through the scenario parser, with its throttling expectations. */
 export async function readThrottleScenario(file: string): Promise<ThrottleScenario> {
-  try {
-    const spec = await loadScenario(file);
-    return {
-      name: spec.name,
-      file,
-      sites: spec.sites,
-      censor: spec.censor,
-      expect: spec.expect
-        .filter((e) => e.experiment === 'throttling' && e.input !== null)
-        .map((e) => ({
-          input: e.input!,
-          verdict: e.verdict ?? null,
-          ...(e.mechanism !== undefined ? { mechanism: e.mechanism } : {}),
-        })),
-    };
-  } catch {
-    return readThrottleYaml(file);
-  }
-}
-
-export function readThrottleYaml(file: string): ThrottleScenario {
-  const raw = parse(readFileSync(file, 'utf8')) as {
-    name: string;
-    sites?: Record<string, unknown>[];
-    censor?: { match: Record<string, unknown>; action: Record<string, unknown> | string }[];
-    expect: { experiment?: string; input?: string; verdict?: string | null; mechanism?: string }[];
+  const spec = await loadScenario(file);
+  return {
+    name: spec.name,
+    file,
+    sites: spec.sites,
+    censor: spec.censor,
+    expect: spec.expect
+      .filter((e) => e.experiment === 'throttling' && e.input !== null)
+      .map((e) => ({
+        input: e.input!,
+        verdict: e.verdict ?? null,
+        ...(e.mechanism !== undefined ? { mechanism: e.mechanism } : {}),
+      })),
   };
-  const fail = (what: string): never => {
-    throw new Error(`${file}: ${what}`);
-  };
-  const sites = (raw.sites ?? []).map((s): SiteSpec => {
-    const extra = Object.keys(s).filter((k) => !['host', 'size', 'rate'].includes(k));
-    if (extra.length > 0) fail(`site key ${extra[0]} is not read here`);
-    const size = s.size === undefined ? undefined : SIZE.exec(String(s.size));
-    if (s.size !== undefined && !size) fail(`size ${String(s.size)}`);
-    return {
-      ...defaultSite(String(s.host)),
-      ...(size
-        ? { size: Number(size[1]) * (size[2] === 'MiB' ? 2 ** 20 : size[2] === 'KiB' ? 1024 : 1) }
-        : {}),
-      ...(s.rate !== undefined ? { rate: String(s.rate) } : {}),
-    };
-  });
-  const censor = (raw.censor ?? []).map((r): CensorRule => {
-    const match: CensorRule['match'] =
-      typeof r.match.sni === 'string'
-        ? { kind: 'sni', name: r.match.sni }
-        : r.match.all === true
-          ? { kind: 'all' }
-          : fail(`match ${JSON.stringify(r.match)} is not read here`);
-    const a = r.action;
-    const action: CensorRule['action'] =
-      typeof a === 'object' && typeof a.throttle === 'string'
-        ? { kind: 'throttle', rate: a.throttle }
-        : typeof a === 'object' && typeof a.loss === 'number'
-          ? { kind: 'loss', percent: a.loss }
-          : fail(`action ${JSON.stringify(a)} is not read here`);
-    return { match, action, via: 'resolver' };
-  });
-  const expect = raw.expect
-    .filter((e) => e.experiment === 'throttling' && e.input)
-    .map((e) => ({
-      input: e.input!,
-      verdict: e.verdict ?? null,
-      ...(e.mechanism !== undefined ? { mechanism: e.mechanism } : {}),
-    }));
-  return { name: raw.name, file, sites, censor, expect };
 }
 
 /** Every throttle scenario of the suite, by name. */
