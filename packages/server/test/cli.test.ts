@@ -68,7 +68,7 @@ describe('pharos', () => {
       expect(await main([arg], t.io, fakeHelper().deps)).toBe(0);
       expect(t.stdout()).toMatch(/^Usage: pharos <command> \[options\]/);
       expect(t.stdout()).toContain(
-        'pharos serve [--data DIR] [--origin NAME] [--host 127.0.0.1] [--port 8080]',
+        'pharos serve [--data DIR] [--origin NAME] [--late-after SECONDS] [--host 127.0.0.1] [--port 8080]',
       );
     }
   });
@@ -94,6 +94,7 @@ describe('pharos serve', () => {
     [['--ca', 'missing.pem'], /--ca missing.pem: cannot read it/],
     [['--log=yes'], /--log takes no value/],
     [['--verbose'], /unknown option --verbose/],
+    [['--late-after', 'soon'], /--late-after "soon": expected a number of seconds/],
     [['extra'], /unexpected argument "extra"/],
   ])('serve %j exits 2 with a message, starting nothing', async (args, message) => {
     const t = fakeIO(dir);
