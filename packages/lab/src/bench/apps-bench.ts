@@ -13,10 +13,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { recordBenchmark } from '@pharos/server/bench/record';
 import { loadScenario } from '../scenario.js';
 import type { CensorRule, SiteSpec } from '../spec.js';
 import { cleanupStaleLabs, createLab, type LabHandle, preflight } from '../world/index.js';
-import { recordBenchmark } from './record.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 const scenarioDir = path.join(repoRoot, 'packages', 'lab', 'scenarios');

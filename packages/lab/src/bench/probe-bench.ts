@@ -10,11 +10,11 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { WebConnectivityMeasurement } from '@pharos/core';
+import { recordBenchmark } from '@pharos/server/bench/record';
 import { parse } from 'csv-parse/sync';
 import { probeCliPath } from '../runner.js';
 import type { CensorRule, SiteSpec } from '../spec.js';
 import { cleanupStaleLabs, createLab, defaultSite, preflight } from '../world/index.js';
-import { recordBenchmark } from './record.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', '..', '..');
 

@@ -21,7 +21,7 @@ import { JsonlWriter } from './jsonl-writer.js';
 import { outcomeOf } from './outcome.js';
 import { runPool } from './pool.js';
 import { createProgress } from './progress.js';
-import { newReportId } from './report-id.js';
+import { runReportIds } from './report-id.js';
 import { parseRunArgs, type RunArgs } from './run-args.js';
 import { readCAFiles, readFingerprintFiles } from './run-files.js';
 import { RunUpload } from './run-upload.js';
@@ -133,14 +133,14 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
     probeASN: args.probeASN,
     // One start time and report id for the whole run, as OONI groups a run's measurements.
     testStartTime: start,
-    reportId: newReportId(start, args.probeCC, args.probeASN),
     catalog: args.catalog === undefined ? undefined : path.resolve(io.cwd, args.catalog),
     asnTable: args.asnTable === undefined ? undefined : path.resolve(io.cwd, args.asnTable),
     dataBudget: args.dataBudget === undefined ? undefined : createDataBudget(args.dataBudget),
     stateDir: args.upload.stateDir,
   };
   const jobs = planJobs(args.experiments, setup.urls);
-  return measureAll({ io, deps, args, jobs, options, writer, outputPath, start, upload });
+  const reportIdFor = runReportIds(start, args.probeCC, args.probeASN);
+  return measureAll({ io, deps, args, jobs, options, reportIdFor, writer, outputPath, start, upload });
 }
 
 /** One job per (experiment, URL) for experiments that take URLs, one per experiment otherwise. */
@@ -183,6 +183,8 @@ async function measureAll(run: {
   args: RunArgs;
   jobs: Job[];
   options: ExperimentOptions;
+  /** OONI groups a run's measurements of one experiment under one report id. */
+  reportIdFor: (experiment: string) => string;
   writer: JsonlWriter;
   outputPath: string;
   start: Date;
@@ -234,7 +236,11 @@ async function measureAll(run: {
     try {
       let measurement: WebConnectivityMeasurement;
       try {
-        const options = { ...run.options, signal: controller.signal };
+        const options = {
+          ...run.options,
+          reportId: run.reportIdFor(job.experiment),
+          signal: controller.signal,
+        };
         if (job.experiment === WEB_CONNECTIVITY) {
           measurement = await run.deps.measure(job.target!, options);
           // Web Connectivity does not know the budget; the other experiments spend from it themselves.

@@ -4,8 +4,7 @@ import os from 'node:os';
 /**
  * Replace (or append) one benchmark's section in docs/benchmarks.md, stamped with the date and
  * machine, so each `npm run bench:*` keeps its latest numbers without touching the others. The
- * same format as the lab's recordBenchmark (packages/lab/src/bench/record.ts); the server does
- * not depend on the lab, so it keeps its own copy.
+ * lab's benchmarks use it too (`@pharos/server/bench/record`).
  */
 export async function recordBenchmark(file: string, name: string, body: string): Promise<void> {
   let doc: string;

@@ -1,6 +1,6 @@
 /**
- * The evidence store's public types. `IncomingMeasurement` and `AppendResult` have the shape the
- * collector's MeasurementSink expects (src/collector/store.ts), so the store is one.
+ * The evidence store's public types; the collector hands over `IncomingMeasurement`s through its
+ * MeasurementSink view of the store (src/collector/store.ts).
  */
 
 /** One accepted measurement, validated and scrubbed by the collector, ready to be stored and logged. */

@@ -1,11 +1,6 @@
 /** The OONI 0.2.0 envelope around an app or platform measurement (as web_connectivity's). */
-import { randomInt } from 'node:crypto';
-import { type AppMeasurement, type AppTestKeysBase, ooniTimestamp } from '@pharos/core';
-import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../../webconnectivity/software.js';
-
-/** OONI's resolver_ip when the resolver is not known. */
-const UNKNOWN_RESOLVER_IP = '127.0.0.2';
-const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
+import type { AppMeasurement, AppTestKeysBase } from '@pharos/core';
+import { probeEnvelope } from '../../measurement/envelope.js';
 
 export interface AppEnvelopeFields<K extends AppTestKeysBase> {
   testName: string;
@@ -22,45 +17,8 @@ export interface AppEnvelopeFields<K extends AppTestKeysBase> {
 }
 
 export function appEnvelope<K extends AppTestKeysBase>(f: AppEnvelopeFields<K>): AppMeasurement<K> {
-  const probeCC = f.probeCC ?? 'ZZ';
-  const probeASN = f.probeASN ?? 'AS0';
-  const start = f.testStartTime ?? f.started;
-  return {
-    annotations: {
-      architecture: process.arch,
-      engine_name: SOFTWARE_NAME,
-      engine_version: SOFTWARE_VERSION,
-      platform: process.platform,
-    },
-    data_format_version: '0.2.0',
-    extensions: { dnst: 0, httpt: 0, netevents: 0, tcpconnect: 0, tlshandshake: 0 },
-    input: f.input,
-    measurement_start_time: ooniTimestamp(f.started),
-    options: [],
-    probe_asn: probeASN,
-    probe_cc: probeCC,
-    // Never the volunteer's address: we do not even look it up.
-    probe_ip: '127.0.0.1',
-    probe_network_name: null,
-    report_id: f.reportId ?? newReportId(start, f.testName, probeCC, probeASN),
-    resolver_asn: 'AS0',
-    resolver_ip: UNKNOWN_RESOLVER_IP,
-    resolver_network_name: null,
-    software_name: SOFTWARE_NAME,
-    software_version: SOFTWARE_VERSION,
-    test_helpers: f.backend ? { backend: f.backend } : null,
-    test_keys: f.testKeys,
-    test_name: f.testName,
-    test_runtime: (Date.now() - f.started.getTime()) / 1000,
-    test_start_time: ooniTimestamp(start),
-    test_version: f.testVersion,
-  };
-}
-
-/** OONI's shape: `20240207T101500Z_facebookmessenger_AZ_29049_n1_<16 random letters>`. */
-function newReportId(start: Date, testName: string, cc: string, asn: string): string {
-  const stamp = start.toISOString().slice(0, 19).replace(/[-:]/g, '');
-  let random = '';
-  for (let i = 0; i < 16; i++) random += LETTERS[randomInt(LETTERS.length)];
-  return `${stamp}Z_${testName.replace(/_/g, '')}_${cc}_${asn.replace(/^AS/i, '')}_n1_${random}`;
+  return probeEnvelope({
+    ...f,
+    runtimeSeconds: (Date.now() - f.started.getTime()) / 1000,
+  }) as AppMeasurement<K>;
 }

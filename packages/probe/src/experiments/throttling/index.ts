@@ -1,23 +1,13 @@
-/**
- * The `throttling` experiment: is a target slowed down by its name? Paired bounded transfers to the
- * same server address, one with the target's server name and one with a neutral name, decided by
- * effect size, replication and a one-sided Mann-Whitney U test (docs/experiments.md, "Throttling").
- *
- * `runThrottling` measures one URL and wraps it in OONI's envelope; `measureThrottling` is the
- * lower-level call other experiments use for their own `throttled` verdicts.
- */
-import { randomInt } from 'node:crypto';
-import {
-  type DNSQuery,
-  type Envelope,
-  type HTTPTransaction,
-  type Mechanism,
-  type NetworkEvent,
-  ooniTimestamp,
-  type TCPConnectResult,
-  type TLSHandshake,
+import type {
+  DNSQuery,
+  Envelope,
+  HTTPTransaction,
+  Mechanism,
+  NetworkEvent,
+  TCPConnectResult,
+  TLSHandshake,
 } from '@pharos/core';
-import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../../webconnectivity/software.js';
+import { probeEnvelope } from '../../measurement/envelope.js';
 import {
   type DataBudget,
   measureThrottling,
@@ -165,15 +155,6 @@ function withoutBody(t: HTTPTransaction): HTTPTransaction {
   return t.response ? { ...t, response: { ...t.response, body: null } } : t;
 }
 
-const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
-
-function newReportId(start: Date, cc: string, asn: string): string {
-  const stamp = start.toISOString().slice(0, 19).replace(/[-:]/g, '');
-  let random = '';
-  for (let i = 0; i < 16; i++) random += LETTERS[randomInt(LETTERS.length)];
-  return `${stamp}Z_throttling_${cc}_${asn.replace(/^AS/i, '')}_n1_${random}`;
-}
-
 /** Measures one URL and returns the measurement in OONI's envelope (test_name `throttling`). */
 export async function runThrottling(options: RunThrottlingOptions): Promise<ThrottlingMeasurement> {
   const started = new Date();
@@ -197,34 +178,17 @@ export async function runThrottling(options: RunThrottlingOptions): Promise<Thro
     x_bytes_sent: result.bytesSent,
     x_bytes_received: result.bytesReceived,
   };
-  const testStart = options.testStartTime ?? started;
-  return {
-    annotations: {
-      architecture: process.arch,
-      engine_name: SOFTWARE_NAME,
-      engine_version: SOFTWARE_VERSION,
-      platform: process.platform,
-    },
-    data_format_version: '0.2.0',
-    extensions: { httpt: 0, netevents: 0, tcpconnect: 0, tlshandshake: 0 },
+  return probeEnvelope({
+    testName: THROTTLING_TEST_NAME,
+    testVersion: THROTTLING_TEST_VERSION,
     input: options.input,
-    measurement_start_time: ooniTimestamp(started),
-    options: [],
-    probe_asn: probeASN,
-    probe_cc: probeCC,
-    probe_ip: '127.0.0.1',
-    probe_network_name: null,
-    report_id: options.reportId ?? newReportId(testStart, probeCC, probeASN),
-    resolver_asn: 'AS0',
-    resolver_ip: '127.0.0.2',
-    resolver_network_name: null,
-    software_name: SOFTWARE_NAME,
-    software_version: SOFTWARE_VERSION,
-    test_helpers: null,
-    test_keys: testKeys,
-    test_name: THROTTLING_TEST_NAME,
-    test_runtime: Math.round(performance.now() - t0) / 1000,
-    test_start_time: ooniTimestamp(testStart),
-    test_version: THROTTLING_TEST_VERSION,
-  };
+    started,
+    testStartTime: options.testStartTime,
+    runtimeSeconds: Math.round(performance.now() - t0) / 1000,
+    probeCC,
+    probeASN,
+    reportId: options.reportId,
+    backend: null,
+    testKeys,
+  });
 }
