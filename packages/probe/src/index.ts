@@ -19,6 +19,7 @@ export {
 } from './identity/sign.js';
 export { resolveStateDir, type StateLayout, stateLayout } from './identity/state-dir.js';
 export * from './net/index.js';
+export { syncDirectory, writeSyncedThenRename } from './outbox/durable-file.js';
 export { type LedgerEntry, readLedger } from './outbox/ledger.js';
 export { Outbox } from './outbox/outbox.js';
 export { type OutboxStatus, readOutboxStatus } from './outbox/status.js';

@@ -28,15 +28,17 @@ export async function syncDirectory(dir: string): Promise<void> {
   }
 }
 
-/** Writes `data` to `dir/name` atomically and durably (without the final directory sync when told). */
-export async function writeFileDurably(
-  dir: string,
-  name: string,
+/**
+ * The step every durable write shares: the bytes go to `temp` (a new file), are fsynced, and the
+ * file is renamed to `file`; on any failure the temp file is removed. The caller fsyncs the
+ * directory (once per batch, if it writes many).
+ */
+export async function writeSyncedThenRename(
+  temp: string,
+  file: string,
   data: string | Uint8Array,
-  mode = 0o600,
-  options: { syncDir?: boolean } = {},
+  mode: number,
 ): Promise<void> {
-  const temp = path.join(dir, tempName(name));
   const handle = await open(temp, 'wx', mode);
   try {
     await handle.writeFile(data);
@@ -48,11 +50,22 @@ export async function writeFileDurably(
   }
   await handle.close();
   try {
-    await rename(temp, path.join(dir, name));
+    await rename(temp, file);
   } catch (err) {
     await rm(temp, { force: true });
     throw err;
   }
+}
+
+/** Writes `data` to `dir/name` atomically and durably (without the final directory sync when told). */
+export async function writeFileDurably(
+  dir: string,
+  name: string,
+  data: string | Uint8Array,
+  mode = 0o600,
+  options: { syncDir?: boolean } = {},
+): Promise<void> {
+  await writeSyncedThenRename(path.join(dir, tempName(name)), path.join(dir, name), data, mode);
   if (options.syncDir !== false) await syncDirectory(dir);
 }
 

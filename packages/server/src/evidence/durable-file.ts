@@ -4,21 +4,15 @@
  * A reader therefore sees either the old file or the whole new one, never a torn write.
  */
 import { randomBytes } from 'node:crypto';
-import { mkdir, open, rename, rm } from 'node:fs/promises';
+import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { syncDirectory, writeSyncedThenRename } from '@pharos/probe';
 
 /** Suffix of temporary files; readers and integrity checks skip names containing it. */
 export const TEMP_MARK = '.tmp-';
 
-/** fsyncs a directory, making the names created or renamed in it durable. */
-export async function fsyncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, 'r');
-  try {
-    await handle.sync();
-  } finally {
-    await handle.close();
-  }
-}
+/** fsyncs a directory, making the names created or renamed in it durable (the probe's outbox uses it too). */
+export const fsyncDirectory = syncDirectory;
 
 /**
  * Writes several files durably, fsyncing each touched directory once at the end (`commit`), which
@@ -42,18 +36,7 @@ export class DurableWriter {
   async write(file: string, data: Uint8Array, mode = 0o644): Promise<void> {
     const dir = path.dirname(file);
     await this.ensureDir(dir);
-    const temp = `${file}${TEMP_MARK}${randomBytes(6).toString('hex')}`;
-    const handle = await open(temp, 'wx', mode);
-    try {
-      await handle.writeFile(data);
-      await handle.sync();
-    } catch (err) {
-      await handle.close().catch(() => {});
-      await rm(temp, { force: true });
-      throw err;
-    }
-    await handle.close();
-    await rename(temp, file);
+    await writeSyncedThenRename(`${file}${TEMP_MARK}${randomBytes(6).toString('hex')}`, file, data, mode);
     this.dirs.add(dir);
   }
 
