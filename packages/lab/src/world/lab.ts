@@ -32,7 +32,7 @@ import {
   unregisterLab,
 } from './registry.js';
 import { planSiteRates } from './site-rates.js';
-import { asnTableCSV, labCatalog, standInSites, type WorldSite } from './standins.js';
+import { asnTableCSV, defaultSite, labCatalog, standInSites, type WorldSite } from './standins.js';
 import { buildZone } from './zone.js';
 
 export interface LabOptions {
@@ -93,19 +93,7 @@ const READY_TIMEOUT_MS = 20_000;
 const ACK_TIMEOUT_MS = 5_000;
 const HOST_NAME = /^[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]*[a-z0-9])?)+$/;
 
-/** A site as the default internet's: HTTP and HTTPS, one address, a valid certificate. */
-export function defaultSite(host: string): SiteSpec {
-  return {
-    host,
-    http: true,
-    https: true,
-    status: 200,
-    addresses: 1,
-    cert: 'valid',
-    dns: 'ok',
-    geoDns: false,
-  };
-}
+export { defaultSite };
 
 /**
  * The lab's sites: the default internet's two, plus (or replaced by) the scenario's, then the

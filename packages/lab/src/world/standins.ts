@@ -22,7 +22,8 @@ export interface WorldSite extends SiteSpec {
   standIn?: boolean;
 }
 
-function site(host: string): WorldSite {
+/** A site as the default internet's: HTTP and HTTPS, one address, a valid certificate. */
+export function defaultSite(host: string): SiteSpec {
   return {
     host,
     http: true,
@@ -32,8 +33,11 @@ function site(host: string): WorldSite {
     cert: 'valid',
     dns: 'ok',
     geoDns: false,
-    standIn: true,
   };
+}
+
+function site(host: string): WorldSite {
+  return { ...defaultSite(host), standIn: true };
 }
 
 const WEB_PORTS = new Set([80, 443]);
