@@ -10,40 +10,20 @@
  * prerequisite fails the run), the compiled lab and probe (npx tsc -b packages/lab).
  * Transfers are bounded (256 KiB or 2 s) to keep the whole file well under a minute or two.
  */
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import path, { delimiter, join } from 'node:path';
+import path, { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { THROTTLING_CLIENT, throttleScenarios } from '../src/bench/apps-bench.js';
 import type { SiteSpec } from '../src/spec.js';
 import { cleanupStaleLabs, createLab, type LabHandle } from '../src/world/index.js';
+import { labDescribe } from './support/lab-available.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const EXPERIMENT = path.resolve(here, '..', '..', 'probe', 'dist', 'experiments', 'throttling', 'index.js');
 
-function missingPrerequisite(): string | undefined {
-  if (process.platform !== 'linux') return 'the lab needs Linux';
-  if (process.getuid?.() !== 0) return 'the lab needs root';
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
-  for (const tool of ['ip', 'nft', 'iptables', 'tc']) {
-    const found = dirs.some((dir) => {
-      try {
-        accessSync(join(dir, tool), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (!found) return `${tool} is missing (run scripts/install-system-deps.sh as root)`;
-  }
-  return undefined;
-}
-
-const missing = missingPrerequisite();
-const inCI = process.env.CI === 'true' || process.env.CI === '1';
-if (missing && !inCI) console.warn(`skipping the lab throttling tests: ${missing}`);
-const suite = missing && !inCI ? describe.skip : describe;
+const suite = await labDescribe('the lab throttling tests');
 
 const scenarios = await throttleScenarios();
 
@@ -77,7 +57,6 @@ suite('throttling in the lab (real kernel throttling)', () => {
   let client: string;
 
   beforeAll(async () => {
-    if (missing) throw new Error(`the lab throttling tests cannot run here: ${missing}`);
     if (!existsSync(EXPERIMENT))
       throw new Error(`${EXPERIMENT} is missing: build first (npx tsc -b packages/lab)`);
     await cleanupStaleLabs();

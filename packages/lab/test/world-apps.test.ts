@@ -5,46 +5,18 @@
  * the runner compares them. Needs root and ip/nft/iptables/tc (skipped otherwise, with a warning;
  * under CI=true a missing prerequisite fails) and the compiled packages (npx tsc -b packages/lab).
  */
-import {
-  accessSync,
-  constants,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { compareVerdict, verdictOf } from '../src/compare.js';
 import { loadScenario } from '../src/scenario.js';
 import type { ScenarioSpec } from '../src/spec.js';
 import { createLab, type LabHandle } from '../src/world/index.js';
+import { labDescribe } from './support/lab-available.js';
 
-function missingPrerequisite(): string | undefined {
-  if (process.platform !== 'linux') return 'the lab needs Linux';
-  if (process.getuid?.() !== 0) return 'the lab needs root';
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
-  for (const tool of ['ip', 'nft', 'iptables', 'tc']) {
-    const found = dirs.some((dir) => {
-      try {
-        accessSync(join(dir, tool), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (!found) return `${tool} is missing (run scripts/install-system-deps.sh as root)`;
-  }
-  return undefined;
-}
-
-const missing = missingPrerequisite();
-const inCI = process.env.CI === 'true';
-if (missing && !inCI) console.warn(`skipping the lab apps tests: ${missing}`);
-const suite = missing && !inCI ? describe.skip : describe;
+const suite = await labDescribe('the lab apps tests');
 
 const SCENARIOS = fileURLToPath(new URL('../scenarios/', import.meta.url));
 const PROBE_DIST = fileURLToPath(new URL('../../probe/dist/', import.meta.url));
@@ -77,7 +49,6 @@ suite('app and platform experiments in the lab', () => {
   let specs: ScenarioSpec[];
 
   beforeAll(async () => {
-    if (missing) throw new Error(`the lab apps tests cannot run here: ${missing}`);
     specs = await Promise.all(files.map((f) => loadScenario(join(SCENARIOS, f))));
     workDir = mkdtempSync(join(tmpdir(), 'pharos-world-apps-'));
     runner = join(workDir, 'run.mjs');

@@ -5,35 +5,15 @@
  * (npx tsc -b packages/lab), because the lab's own processes run compiled code.
  */
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { delimiter, join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { SiteSpec } from '../src/spec.js';
 import { BOGON_ADDRESS, cleanupStaleLabs, createLab, type LabHandle } from '../src/world/index.js';
+import { labDescribe } from './support/lab-available.js';
 
-function missingPrerequisite(): string | undefined {
-  if (process.platform !== 'linux') return 'the lab needs Linux';
-  if (process.getuid?.() !== 0) return 'the lab needs root';
-  const dirs = [...(process.env.PATH ?? '').split(delimiter), '/usr/sbin', '/sbin'];
-  for (const tool of ['ip', 'nft', 'iptables', 'tc']) {
-    const found = dirs.some((dir) => {
-      try {
-        accessSync(join(dir, tool), constants.X_OK);
-        return true;
-      } catch {
-        return false;
-      }
-    });
-    if (!found) return `${tool} is missing (run scripts/install-system-deps.sh as root)`;
-  }
-  return undefined;
-}
-
-const missing = missingPrerequisite();
-const inCI = process.env.CI === 'true';
-if (missing && !inCI) console.warn(`skipping the lab world tests: ${missing}`);
-const suite = missing && !inCI ? describe.skip : describe;
+const suite = await labDescribe('the lab world tests');
 
 /** A client for the client namespace: one operation per run, one JSON line out. */
 const CLIENT = `
@@ -91,7 +71,6 @@ suite('lab world (real namespaces)', () => {
   let client: string;
 
   beforeAll(async () => {
-    if (missing) throw new Error(`the lab world tests cannot run here: ${missing}`);
     workDir = mkdtempSync(join(tmpdir(), 'pharos-world-'));
     client = join(workDir, 'client.mjs');
     writeFileSync(client, CLIENT);

@@ -10,27 +10,18 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { measurementId, readLedger } from '@pharos/probe';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { probeCliPath } from '../../src/runner.js';
-import { createLab, type LabHandle, preflight } from '../../src/world/index.js';
+import { createLab, type LabHandle } from '../../src/world/index.js';
+import { labDescribe } from '../support/lab-available.js';
 
-const inCI = process.env.CI === 'true' || process.env.CI === '1';
-let unavailable: string | null = null;
-try {
-  await preflight();
-} catch (e) {
-  unavailable = (e as Error).message;
-}
-if (unavailable) {
-  if (inCI) throw new Error(`the blackout test cannot run under CI: ${unavailable}`);
-  console.warn(`SKIPPED: the blackout upload test needs root: ${unavailable}`);
-}
+const suite = await labDescribe('the blackout upload test');
 
 const serverCli = path.join(path.dirname(fileURLToPath(import.meta.resolve('@pharos/server'))), 'cli.js');
 const LATE_AFTER_SECONDS = 2;
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-describe.skipIf(unavailable !== null)('a blackout while the probe uploads', () => {
+suite('a blackout while the probe uploads', () => {
   let dir: string;
   let lab: LabHandle;
   let server: ChildProcess;

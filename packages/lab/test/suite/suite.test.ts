@@ -4,28 +4,19 @@
  * with a message, under CI it fails.
  */
 import path from 'node:path';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, expect, it } from 'vitest';
 import type { ScenarioResult } from '../../src/runner.js';
 import { runScenarios } from '../../src/runner.js';
 import { loadScenarios, suiteFiles } from '../../src/suite.js';
-import { cleanupStaleLabs, preflight } from '../../src/world/index.js';
+import { cleanupStaleLabs } from '../../src/world/index.js';
+import { labDescribe } from '../support/lab-available.js';
 
-const inCI = process.env.CI === 'true' || process.env.CI === '1';
-let unavailable: string | null = null;
-try {
-  await preflight();
-} catch (e) {
-  unavailable = (e as Error).message;
-}
-if (unavailable) {
-  if (inCI) throw new Error(`the lab suite cannot run under CI: ${unavailable}`);
-  console.warn(`SKIPPED: the lab suite needs root and the lab's system packages: ${unavailable}`);
-}
+const suite = await labDescribe('the lab suite');
 
 const specs = await loadScenarios(await suiteFiles());
 const outDir = path.resolve('lab-results', `suite-${new Date().toISOString().replace(/[-:.]/g, '')}`);
 
-describe.skipIf(unavailable !== null)('lab scenario suite', () => {
+suite('lab scenario suite', () => {
   const byScenario = new Map<string, ScenarioResult>();
 
   beforeAll(async () => {
