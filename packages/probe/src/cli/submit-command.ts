@@ -18,7 +18,13 @@ import { readCAFiles } from './run-files.js';
 import { checkSubmitLine } from './submit-lines.js';
 import { parseUploadValues, requireCollector, UPLOAD_OPTIONS, type UploadArgs } from './upload-args.js';
 import { runUpload } from './upload-run.js';
-import { openKey, openOutbox, StateError, stateDirOf, type UploadTuning } from './upload-session.js';
+import {
+  openKey,
+  reportingStateErrors,
+  stateDirOf,
+  type UploadTuning,
+  withOutbox,
+} from './upload-session.js';
 import { SUBMIT_USAGE } from './usage.js';
 
 const OPTIONS = {
@@ -57,10 +63,9 @@ export async function submitCommand(argv: string[], io: CliIO, tuning?: UploadTu
   }
 
   const stateDir = stateDirOf(io, args.stateDir);
-  try {
+  return reportingStateErrors(io, async () => {
     const { key } = await openKey(stateDir);
-    const outbox = await openOutbox(stateDir);
-    try {
+    return withOutbox(stateDir, async (outbox) => {
       let badLines = 0;
       for (const file of files) {
         const queued = await queueFile(io, outbox, key, file);
@@ -68,7 +73,7 @@ export async function submitCommand(argv: string[], io: CliIO, tuning?: UploadTu
         badLines += queued.bad;
         io.stderr.write(`pharos-probe: ${file}: ${describeQueued(queued)}\n`);
       }
-      return await runUpload({
+      return runUpload({
         io,
         outbox,
         args,
@@ -77,14 +82,8 @@ export async function submitCommand(argv: string[], io: CliIO, tuning?: UploadTu
         again: 'run "pharos-probe upload" when the network is back.',
         earlierProblems: badLines > 0,
       });
-    } finally {
-      await outbox.close();
-    }
-  } catch (err) {
-    if (!(err instanceof StateError)) throw err;
-    io.stderr.write(`pharos-probe: ${err.message}\n`);
-    return EXIT_FAILURE;
-  }
+    });
+  });
 }
 
 interface Queued extends Record<AddResult, number> {

@@ -4,12 +4,12 @@
  */
 import { parseArgs } from 'node:util';
 import { describeParseError, UsageError } from './command-line.js';
-import { EXIT_FAILURE, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
+import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { readCAFiles } from './run-files.js';
 import { parseUploadValues, requireCollector, UPLOAD_OPTIONS, type UploadArgs } from './upload-args.js';
 import { runUpload } from './upload-run.js';
-import { openOutbox, StateError, stateDirOf, type UploadTuning } from './upload-session.js';
+import { reportingStateErrors, stateDirOf, type UploadTuning, withOutbox } from './upload-session.js';
 import { UPLOAD_USAGE } from './usage.js';
 
 const OPTIONS = {
@@ -48,14 +48,13 @@ export async function uploadCommand(argv: string[], io: CliIO, tuning?: UploadTu
   }
 
   const stateDir = stateDirOf(io, args.stateDir);
-  try {
-    const outbox = await openOutbox(stateDir);
-    try {
+  return reportingStateErrors(io, () =>
+    withOutbox(stateDir, async (outbox) => {
       if (args.retryFailed) {
         const moved = await outbox.retryFailed();
         io.stderr.write(`pharos-probe: ${moved} refused measurements put back in the outbox\n`);
       }
-      return await runUpload({
+      return runUpload({
         io,
         outbox,
         args,
@@ -63,14 +62,8 @@ export async function uploadCommand(argv: string[], io: CliIO, tuning?: UploadTu
         tuning,
         again: 'run "pharos-probe upload" again when the network is back.',
       });
-    } finally {
-      await outbox.close();
-    }
-  } catch (err) {
-    if (!(err instanceof StateError)) throw err;
-    io.stderr.write(`pharos-probe: ${err.message}\n`);
-    return EXIT_FAILURE;
-  }
+    }),
+  );
 }
 
 function parse(argv: string[]) {

@@ -8,6 +8,7 @@ import { Outbox } from '../outbox/outbox.js';
 import type { BackoffPolicy } from '../upload/backoff.js';
 import type { Collector } from '../upload/collector-url.js';
 import { type UploadEvent, Uploader } from '../upload/uploader.js';
+import { EXIT_FAILURE } from './exit-codes.js';
 import type { CliIO } from './io.js';
 
 /** Knobs tests turn to make retries fast; production uses the defaults. */
@@ -32,6 +33,30 @@ export async function openOutbox(stateDir: string): Promise<Outbox> {
     return await Outbox.open(stateDir);
   } catch (err) {
     throw new StateError(`cannot use the state directory ${stateDir}: ${(err as Error).message}`);
+  }
+}
+
+/** Runs `use` with the outbox of `stateDir` open, and closes it whatever happens. */
+export async function withOutbox(
+  stateDir: string,
+  use: (outbox: Outbox) => Promise<number>,
+): Promise<number> {
+  const outbox = await openOutbox(stateDir);
+  try {
+    return await use(outbox);
+  } finally {
+    await outbox.close();
+  }
+}
+
+/** A state directory the command cannot use is the user's to fix: say why, exit 1. */
+export async function reportingStateErrors(io: CliIO, run: () => Promise<number>): Promise<number> {
+  try {
+    return await run();
+  } catch (err) {
+    if (!(err instanceof StateError)) throw err;
+    io.stderr.write(`pharos-probe: ${err.message}\n`);
+    return EXIT_FAILURE;
   }
 }
 
