@@ -7,22 +7,12 @@ import type { CensorRule, SiteSpec } from '../src/spec.js';
 import { planAddresses } from '../src/world/addressing.js';
 import { planCensor, sniBytes } from '../src/world/censor-plan.js';
 import { buildResponse, parseQuery } from '../src/world/dns-wire.js';
-import { interceptions, worldSites } from '../src/world/lab.js';
+import { defaultSite, interceptions, worldSites } from '../src/world/lab.js';
 import { httpHost, tlsServerName } from '../src/world/stream-peek.js';
 import { buildZone, lookupZone } from '../src/world/zone.js';
 
 function site(host: string, extra: Partial<SiteSpec> = {}): SiteSpec {
-  return {
-    host,
-    http: true,
-    https: true,
-    status: 200,
-    addresses: 1,
-    cert: 'valid',
-    dns: 'ok',
-    geoDns: false,
-    ...extra,
-  };
+  return { ...defaultSite(host), ...extra };
 }
 
 const sites = worldSites([

@@ -9,8 +9,13 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import type { SiteSpec } from '../src/spec.js';
-import { BOGON_ADDRESS, cleanupStaleLabs, createLab, type LabHandle } from '../src/world/index.js';
+import {
+  BOGON_ADDRESS,
+  cleanupStaleLabs,
+  createLab,
+  defaultSite,
+  type LabHandle,
+} from '../src/world/index.js';
 import { labDescribe } from './support/lab-available.js';
 
 const suite = await labDescribe('the lab world tests');
@@ -49,18 +54,7 @@ if (cmd.op === 'get') {
 }
 `;
 
-function site(host: string): SiteSpec {
-  return {
-    host,
-    http: true,
-    https: true,
-    status: 200,
-    addresses: 1,
-    cert: 'valid',
-    dns: 'ok',
-    geoDns: false,
-  };
-}
+const site = defaultSite;
 
 const BLOCKPAGE =
   '<html><head><title>Blocked</title></head><body>This site is blocked by order.</body></html>';

@@ -234,25 +234,27 @@ export function webConnectivityMeasurement(
     ['Cache-Control', 'max-age=0, private'],
     ...(options.extraText ? ([['X-Forwarded-For', options.extraText]] as [string, string][]) : []),
   ];
+  // The probe sends the same request whether or not an answer comes back.
+  const request = {
+    body: '',
+    body_is_truncated: false,
+    headers: { Accept: 'text/html', 'User-Agent': 'Mozilla/5.0' },
+    headers_list: [
+      ['Accept', 'text/html'],
+      ['User-Agent', 'Mozilla/5.0'],
+    ],
+    method: 'GET',
+    tor: { exit_ip: null, exit_name: null, is_tor: false },
+    url: input,
+    x_transport: 'tcp',
+  };
   const requests = blocked
     ? [
         {
           failure: 'generic_timeout_error',
           network: 'tcp',
           address: endpoints[0],
-          request: {
-            body: '',
-            body_is_truncated: false,
-            headers: { Accept: 'text/html', 'User-Agent': 'Mozilla/5.0' },
-            headers_list: [
-              ['Accept', 'text/html'],
-              ['User-Agent', 'Mozilla/5.0'],
-            ],
-            method: 'GET',
-            tor: { exit_ip: null, exit_name: null, is_tor: false },
-            url: input,
-            x_transport: 'tcp',
-          },
+          request,
           response: null,
           t0: tick(),
           t: tick(),
@@ -265,19 +267,7 @@ export function webConnectivityMeasurement(
           failure: null,
           network: 'tcp',
           address: endpoints[0],
-          request: {
-            body: '',
-            body_is_truncated: false,
-            headers: { Accept: 'text/html', 'User-Agent': 'Mozilla/5.0' },
-            headers_list: [
-              ['Accept', 'text/html'],
-              ['User-Agent', 'Mozilla/5.0'],
-            ],
-            method: 'GET',
-            tor: { exit_ip: null, exit_name: null, is_tor: false },
-            url: input,
-            x_transport: 'tcp',
-          },
+          request,
           response: {
             body,
             body_is_truncated: false,
