@@ -96,6 +96,9 @@ describe('pharos serve', () => {
     [['--verbose'], /unknown option --verbose/],
     [['--late-after', 'soon'], /--late-after "soon": expected a number of seconds/],
     [['extra'], /unexpected argument "extra"/],
+    [['--beacon-interval', 'often'], /--beacon-interval "often": expected a duration such as 30s/],
+    [['--detect-every', '0s'], /--detect-every "0s": expected a duration/],
+    [['--detect-config', 'missing.json'], /--detect-config missing.json: cannot read it/],
   ])('serve %j exits 2 with a message, starting nothing', async (args, message) => {
     const t = fakeIO(dir);
     const { deps, calls } = fakeHelper();
@@ -129,6 +132,7 @@ describe('pharos serve', () => {
         https: undefined,
         logger: { level: 'warn', stream: t.io.stderr },
         testHelper: { resolver: '127.0.0.1:5353', extraCA: undefined },
+        detection: { beaconInterval: 60, every: 60, config: undefined },
       },
     ]);
     expect(await (await fetch(url as string)).json()).toEqual({ helper: 'fake' });

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeParseError } from '@pharos/probe';
+import { parseDuration } from './duration.js';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT } from './serve-usage.js';
 import { UsageError } from './usage-error.js';
 
@@ -27,7 +28,20 @@ export interface ServeArgs {
   resolver: string | undefined;
   extraCA: string[] | undefined;
   log: boolean;
+  detection: DetectionArgs;
 }
+
+export interface DetectionArgs {
+  /** How often probes beacon, seconds: the step of the silence signals. */
+  beaconInterval: number;
+  /** Seconds between detection passes, or null when detection is off. */
+  every: number | null;
+  /** Detector settings (JSON, checked by the detection config), if a file was given. */
+  config: unknown;
+  configFile: string | undefined;
+}
+
+export const DEFAULT_BEACON_INTERVAL_SECONDS = 60;
 
 // Every option is `multiple` so a repeated single-value option is reported, not silently
 // resolved to the last one.
@@ -42,6 +56,9 @@ const OPTIONS = {
   resolver: { type: 'string', multiple: true },
   ca: { type: 'string', multiple: true },
   log: { type: 'boolean', multiple: true },
+  'beacon-interval': { type: 'string', multiple: true },
+  'detect-every': { type: 'string', multiple: true },
+  'detect-config': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h', multiple: true },
 } as const;
 
@@ -50,7 +67,18 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const help = (values.help?.length ?? 0) > 0;
   const once = (
-    name: 'data' | 'origin' | 'late-after' | 'host' | 'port' | 'tls-cert' | 'tls-key' | 'resolver',
+    name:
+      | 'data'
+      | 'origin'
+      | 'late-after'
+      | 'host'
+      | 'port'
+      | 'tls-cert'
+      | 'tls-key'
+      | 'resolver'
+      | 'beacon-interval'
+      | 'detect-every'
+      | 'detect-config',
   ): string | undefined => {
     const given = values[name];
     if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
@@ -69,6 +97,12 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
       resolver: undefined,
       extraCA: undefined,
       log: false,
+      detection: {
+        beaconInterval: DEFAULT_BEACON_INTERVAL_SECONDS,
+        every: DEFAULT_BEACON_INTERVAL_SECONDS,
+        config: undefined,
+        configFile: undefined,
+      },
     };
   }
 
@@ -101,6 +135,33 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
     resolver: resolver === undefined ? undefined : parseResolver(resolver),
     extraCA: caFiles.length > 0 ? caFiles.map((file) => readCertificates('--ca', cwd, file)) : undefined,
     log: (values.log?.length ?? 0) > 0,
+    detection: parseDetection(once('beacon-interval'), once('detect-every'), once('detect-config'), cwd),
+  };
+}
+
+function parseDetection(
+  interval: string | undefined,
+  every: string | undefined,
+  configFile: string | undefined,
+  cwd: string,
+): DetectionArgs {
+  const beaconInterval =
+    interval === undefined ? DEFAULT_BEACON_INTERVAL_SECONDS : parseDuration('--beacon-interval', interval);
+  let config: unknown;
+  if (configFile !== undefined) {
+    const text = readFileArgument('--detect-config', cwd, configFile);
+    try {
+      config = JSON.parse(text);
+    } catch (err) {
+      throw new UsageError(`--detect-config ${configFile}: not valid JSON: ${(err as Error).message}`);
+    }
+  }
+  return {
+    beaconInterval,
+    every:
+      every === 'off' ? null : every === undefined ? beaconInterval : parseDuration('--detect-every', every),
+    config,
+    configFile,
   };
 }
 

@@ -5,6 +5,7 @@ export const DEFAULT_DATA_DIR = 'pharos-data';
 
 export const SERVE_USAGE = `pharos serve [--data DIR] [--origin NAME] [--late-after SECONDS] [--host ${DEFAULT_HOST}] [--port ${DEFAULT_PORT}]
              [--tls-cert FILE --tls-key FILE] [--resolver IP:PORT] [--ca FILE ...] [--log]
+             [--beacon-interval 60s] [--detect-every 60s|off] [--detect-config FILE]
   --data DIR            where measurements, the evidence log and its key are kept
                         (default ./${DEFAULT_DATA_DIR}; created on first start)
   --late-after SECONDS  mark a measurement late when it arrives this long after it ended
@@ -18,7 +19,11 @@ export const SERVE_USAGE = `pharos serve [--data DIR] [--origin NAME] [--late-af
   --resolver IP:PORT    DNS resolver the test helper uses (default: the system's)
   --ca FILE             extra trusted CA certificates (PEM) for the helper's own fetches; repeatable
   --log                 structured request logs (pino) on stdout; without it, warnings on stderr
-Serves the collector (POST /api/v1/measurements), the evidence log (/log/...) and the Web
-Connectivity test helper (POST /). Stops cleanly on Ctrl-C (SIGINT) or SIGTERM: requests in
+  --beacon-interval D   how often the probes beacon (default 60s): the step of the silence signals
+  --detect-every D      run a detection pass this often, just after each step ends (default: the
+                        beacon interval); off: no detection, incidents are not updated
+  --detect-config FILE  detector settings (JSON) overriding the defaults; see docs/detection.md
+Serves the collector (POST /api/v1/measurements, /api/v1/beacons), the evidence log (/log/...),
+incidents (/api/v1/incidents) and the Web Connectivity test helper (POST /). Stops cleanly on Ctrl-C (SIGINT) or SIGTERM: requests in
 flight are answered and stored first.
 `;

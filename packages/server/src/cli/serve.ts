@@ -20,6 +20,7 @@ export interface ServeServerOptions {
   /** true: info-level request logs on stdout; otherwise pino options (warnings to stderr). */
   logger: true | { level: string; stream: { write(line: string): unknown } };
   testHelper: { resolver?: string; extraCA?: string[] };
+  detection?: { beaconInterval: number; every: number | null; config?: unknown };
 }
 
 /** Builds the server (not listening); `createServer` of ../app.js, or a stand-in in tests. */
@@ -67,6 +68,11 @@ export async function serveCommand(argv: string[], io: CliIO, createServer: Serv
         https: args.https,
         logger: args.log ? true : { level: 'warn', stream: io.stderr },
         testHelper: { resolver: args.resolver, extraCA: args.extraCA },
+        detection: {
+          beaconInterval: args.detection.beaconInterval,
+          every: args.detection.every,
+          config: args.detection.config,
+        },
       });
     } catch (err) {
       io.stderr.write(
