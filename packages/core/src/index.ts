@@ -1,4 +1,5 @@
 export * from './apps.js';
+export * from './beacon.js';
 export * from './crypto/index.js';
 export * from './failures.js';
 export * from './fingerprints.js';
