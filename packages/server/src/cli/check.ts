@@ -27,7 +27,8 @@ export function formatReport(report: IntegrityReport): string {
   const c = report.checked;
   let out =
     `checked ${count(c.entries, 'log entry', 'log entries')}, ${count(c.measurements, 'measurement')} ` +
-    `(${count(c.signatures, 'signature')}), ${count(c.tiles, 'tile')}, ${count(c.entryBundles, 'entry bundle')} ` +
+    `(${count(c.signatures, 'signature')}), ${c.records > 0 ? `${count(c.records, 'record')}, ` : ''}` +
+    `${count(c.tiles, 'tile')}, ${count(c.entryBundles, 'entry bundle')} ` +
     `and ${count(c.checkpoints, 'checkpoint')}\n`;
   for (const note of report.notes) out += `note: ${note}\n`;
   for (const p of report.problems) out += `problem: ${p.where}: ${p.problem}\n`;

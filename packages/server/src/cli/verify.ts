@@ -1,19 +1,24 @@
 /**
  * `pharos verify`: offline checks of evidence with nothing but the log's vkey (no network, no
- * server): a measurement against its `.tlog-proof`, or two checkpoints against the consistency
+ * server): a measurement or a record (an incident's state change) against its `.tlog-proof`, or two checkpoints against the consistency
  * proof between them. Prints "verified: …" and exits 0, or says what does not hold and exits 1.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeParseError } from '@pharos/probe';
-import { verifyConsistencyEvidence, verifyMeasurementEvidence } from '../evidence/verify-evidence.js';
+import {
+  verifyConsistencyEvidence,
+  verifyMeasurementEvidence,
+  verifyRecordEvidence,
+} from '../evidence/verify-evidence.js';
 import type { CliIO } from './io.js';
 import { UsageError } from './usage-error.js';
 import { VERIFY_USAGE } from './verify-usage.js';
 
 const OPTIONS = {
   measurement: { type: 'string', multiple: true },
+  record: { type: 'string', multiple: true },
   proof: { type: 'string', multiple: true },
   vkey: { type: 'string', multiple: true },
   checkpoint: { type: 'string', multiple: true },
@@ -24,6 +29,7 @@ const OPTIONS = {
 type Request =
   | { kind: 'help' }
   | { kind: 'measurement'; measurement: string; proof: string; vkey: string }
+  | { kind: 'record'; record: string; proof: string; vkey: string }
   | { kind: 'consistency'; older: string; newer: string; proof: string; vkey: string };
 
 function parseVerifyArgs(argv: string[]): Request {
@@ -43,16 +49,30 @@ function parseVerifyArgs(argv: string[]): Request {
   }
   if (values.help) return { kind: 'help' };
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const once = (name: 'measurement' | 'proof' | 'vkey' | 'consistency-proof'): string | undefined => {
+  const once = (
+    name: 'measurement' | 'record' | 'proof' | 'vkey' | 'consistency-proof',
+  ): string | undefined => {
     const given = values[name];
     if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
     return given?.[0];
   };
   const measurement = once('measurement');
+  const record = once('record');
   const proof = once('proof');
   const vkey = once('vkey');
   const consistency = once('consistency-proof');
   const checkpoints = values.checkpoint ?? [];
+  if (record !== undefined) {
+    if (measurement !== undefined || checkpoints.length > 0 || consistency !== undefined) {
+      throw new UsageError('verify one thing at a time: a record, a measurement or a consistency proof');
+    }
+    if (proof === undefined || vkey === undefined) {
+      throw new UsageError(
+        'verifying a record needs --record FILE.json, --proof FILE.tlog-proof and --vkey VKEY_FILE',
+      );
+    }
+    return { kind: 'record', record, proof, vkey };
+  }
   if (measurement !== undefined || proof !== undefined) {
     if (checkpoints.length > 0 || consistency !== undefined) {
       throw new UsageError(
@@ -101,6 +121,9 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
     if (request.kind === 'measurement') {
       inputs.measurement = await readInput(io.cwd, '--measurement', request.measurement);
       inputs.proof = await readInput(io.cwd, '--proof', request.proof);
+    } else if (request.kind === 'record') {
+      inputs.record = await readInput(io.cwd, '--record', request.record);
+      inputs.proof = await readInput(io.cwd, '--proof', request.proof);
     } else {
       inputs.older = await readInput(io.cwd, '--checkpoint', request.older);
       inputs.newer = await readInput(io.cwd, '--checkpoint', request.newer);
@@ -119,12 +142,14 @@ export async function verifyCommand(argv: string[], io: CliIO): Promise<number> 
           proof: inputs.proof!,
           vkey: inputs.vkey!,
         })
-      : verifyConsistencyEvidence({
-          older: inputs.older!,
-          newer: inputs.newer!,
-          proof: inputs.proof!,
-          vkey: inputs.vkey!,
-        });
+      : request.kind === 'record'
+        ? verifyRecordEvidence({ recordFile: inputs.record!, proof: inputs.proof!, vkey: inputs.vkey! })
+        : verifyConsistencyEvidence({
+            older: inputs.older!,
+            newer: inputs.newer!,
+            proof: inputs.proof!,
+            vkey: inputs.vkey!,
+          });
   if (!verdict.ok) {
     io.stderr.write(`pharos verify: NOT verified: ${verdict.reason}\n`);
     return 1;

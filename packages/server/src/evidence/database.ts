@@ -68,6 +68,12 @@ CREATE TABLE IF NOT EXISTS log_entries (
   entry BLOB NOT NULL,
   leaf_hash BLOB NOT NULL
 );
+CREATE TABLE IF NOT EXISTS records (
+  log_index BIGINT NOT NULL,
+  kind VARCHAR NOT NULL,
+  received_at TIMESTAMP NOT NULL,
+  body VARCHAR NOT NULL
+);
 CREATE TABLE IF NOT EXISTS checkpoints (
   size BIGINT PRIMARY KEY,
   root BLOB NOT NULL,
@@ -93,6 +99,14 @@ export interface MeasurementRow {
   derivedCC: string | null;
   derivedASN: number | null;
   locationMismatch: boolean;
+  body: string;
+}
+
+/** A record logged beside the measurements (an incident's state change…); body is its JCS. */
+export interface RecordRow {
+  logIndex: number;
+  kind: string;
+  receivedAt: Date;
   body: string;
 }
 
@@ -198,18 +212,30 @@ export class EvidenceDatabase {
   }
 
   /**
-   * Stores a batch of measurements, their log entries and the checkpoint of the tree they make, in
-   * one transaction; resolves once DuckDB has fsynced it (and the directory, see above).
+   * Stores a batch of measurements and records, their log entries and the checkpoint of the tree
+   * they make, in one transaction; resolves once DuckDB has fsynced it (and the directory, see above).
    */
   async commitBatch(
     rows: readonly MeasurementRow[],
     entries: readonly EntryRow[],
     checkpoint: CheckpointRow,
+    records: readonly RecordRow[] = [],
   ): Promise<void> {
     await this.writes.run(async () => {
       const c = this.writer;
       await c.run('BEGIN TRANSACTION');
       try {
+        if (records.length > 0) {
+          const a = await c.createAppender('records');
+          for (const r of records) {
+            a.appendBigInt(BigInt(r.logIndex));
+            a.appendVarchar(r.kind);
+            a.appendTimestamp(micros(r.receivedAt));
+            a.appendVarchar(r.body);
+            a.endRow();
+          }
+          a.closeSync();
+        }
         const m = await c.createAppender('measurements');
         for (const r of rows) {
           m.appendVarchar(r.id);
@@ -372,6 +398,24 @@ export class EvidenceDatabase {
       locationMismatch: r.location_mismatch as boolean,
       body: r.body as string,
       entry: bytes(entries[0]!.entry),
+    };
+  }
+
+  /** The record stored at a log index with its entry, or null when that index holds none. */
+  async recordAt(logIndex: number): Promise<(RecordRow & { entry: Uint8Array }) | null> {
+    const rows = await this.query(
+      `SELECT r.log_index, r.kind, epoch_ms(r.received_at) AS received_ms, r.body, e.entry
+         FROM records r JOIN log_entries e ON e.idx = r.log_index
+        WHERE r.log_index = ${int(logIndex)} AND e.idx = ${int(logIndex)}`,
+    );
+    const r = rows[0];
+    if (!r) return null;
+    return {
+      logIndex: num(r.log_index),
+      kind: r.kind as string,
+      receivedAt: new Date(num(r.received_ms)),
+      body: r.body as string,
+      entry: bytes(r.entry),
     };
   }
 

@@ -6,7 +6,7 @@
  *
  * What it checks: the entries are numbered 0..n-1 with the right leaf hashes and format; every
  * measurement hashes to what its entry records (and its id, probe key, receive time and signature
- * agree); ids and indexes are unique; the tree rebuilt from the entries gives exactly the tiles
+ * agree), and so does every record (incident changes…); ids and indexes are unique; the tree rebuilt from the entries gives exactly the tiles
  * and entry bundles on disk and the root of every stored checkpoint (all signed by the log key),
  * so they are consistent with each other; the published checkpoint file is one of them.
  */
@@ -26,7 +26,13 @@ import {
   toHex,
 } from '@pharos/core';
 import { type EvidenceDatabase, sqlInt, toBytes, toNumber } from './database.js';
-import { EntryFormatError, type MeasurementEntry, parseMeasurementEntry } from './entry.js';
+import {
+  EntryFormatError,
+  isRecordKind,
+  type MeasurementEntry,
+  parseLogEntry,
+  type RecordEntry,
+} from './entry.js';
 import { leafHashOf, sha256Hex } from './hashing.js';
 import { SignatureChecker } from './node-ed25519.js';
 import { type TileData, TileEdge } from './tile-edge.js';
@@ -72,7 +78,20 @@ export async function checkIntegrity(
   const checkSignatures = options.signatures ?? true;
   const { db, connection: c, files } = src;
   const read = (sql: string, params: unknown[] = []) => db.read(c, sql, params);
-  const checked = { entries: 0, measurements: 0, signatures: 0, tiles: 0, entryBundles: 0, checkpoints: 0 };
+  const checked = {
+    entries: 0,
+    measurements: 0,
+    records: 0,
+    signatures: 0,
+    tiles: 0,
+    entryBundles: 0,
+    checkpoints: 0,
+  };
+  // A database written before records existed, opened read-only, has no records table.
+  const [rt] = await read(
+    "SELECT count(*) AS n FROM information_schema.tables WHERE table_name = 'records' AND table_catalog = current_database()",
+  );
+  const hasRecords = toNumber(rt!.n) > 0;
 
   // --- Counts and uniqueness, in SQL over the whole tables.
   const [es] = await read(
@@ -109,6 +128,25 @@ export async function checkIntegrity(
       `measurement ${short(r.id as string)}`,
       `has log index ${toNumber(r.log_index)}, outside the log (${entryCount} entries)`,
     );
+  }
+
+  if (hasRecords) {
+    for (const r of await read(
+      `SELECT log_index, count(*) AS n FROM (
+         SELECT log_index FROM records UNION ALL SELECT log_index FROM measurements
+       ) GROUP BY log_index HAVING count(*) > 1 ORDER BY log_index LIMIT 100`,
+    )) {
+      found.add(
+        `log index ${toNumber(r.log_index)}`,
+        `${toNumber(r.n)} records or measurements claim this index`,
+      );
+    }
+    for (const r of await read(
+      'SELECT log_index FROM records WHERE log_index < 0 OR log_index >= $1 ORDER BY log_index LIMIT 100',
+      [BigInt(entryCount)],
+    )) {
+      found.add(`record at log index ${toNumber(r.log_index)}`, `is outside the log (${entryCount} entries)`);
+    }
   }
 
   // --- The published checkpoint file decides what the tiles must cover.
@@ -179,6 +217,16 @@ export async function checkIntegrity(
       const at = toNumber(m.log_index);
       if (!measurements.has(at)) measurements.set(at, m);
     }
+    const records = new Map<number, Record<string, unknown>>();
+    if (hasRecords) {
+      for (const r of await read(
+        `SELECT log_index, kind, epoch_ms(received_at) AS received_ms, body
+           FROM records WHERE log_index >= ${sqlInt(from)} AND log_index < ${sqlInt(to)}`,
+      )) {
+        const at = toNumber(r.log_index);
+        if (!records.has(at)) records.set(at, r);
+      }
+    }
     for (const row of entries) {
       const idx = toNumber(row.idx);
       const entry = toBytes(row.entry);
@@ -187,17 +235,27 @@ export async function checkIntegrity(
       if (!bytesEqual(leaf, toBytes(row.leaf_hash))) {
         found.add(`log entry ${idx}`, 'its stored leaf hash is not the hash of its bytes');
       }
-      let parsed: MeasurementEntry | null = null;
+      let parsed: MeasurementEntry | RecordEntry | null = null;
       try {
-        parsed = parseMeasurementEntry(Buffer.from(entry).toString('utf8'));
+        parsed = parseLogEntry(Buffer.from(entry).toString('utf8'));
       } catch (err) {
         found.add(`log entry ${idx}`, err instanceof EntryFormatError ? err.message : String(err));
       }
-      const m = measurements.get(idx);
-      if (!m) found.add(`log entry ${idx}`, 'has no stored measurement');
-      else if (parsed) {
-        checked.measurements++;
-        if (checkMeasurement(m, idx, parsed, checkSignatures, signatures, found)) checked.signatures++;
+      if (parsed && isRecordKind(parsed.kind)) {
+        const r = records.get(idx);
+        if (!r) found.add(`log entry ${idx}`, `has no stored ${parsed.kind} record`);
+        else {
+          checked.records++;
+          checkRecord(r, idx, parsed as RecordEntry, found);
+        }
+      } else {
+        const m = measurements.get(idx);
+        if (!m) found.add(`log entry ${idx}`, 'has no stored measurement');
+        else if (parsed) {
+          checked.measurements++;
+          if (checkMeasurement(m, idx, parsed as MeasurementEntry, checkSignatures, signatures, found))
+            checked.signatures++;
+        }
       }
       if (!contiguous) continue;
       edge.addLeaf(entry, tree.append(leaf));
@@ -291,6 +349,26 @@ function checkCheckpoint(
     found.add(
       where,
       `its root ${toHex(opened.checkpoint.rootHash)} is not the root of the first ${size} log entries (${toHex(root)}): the log is not consistent with this checkpoint`,
+    );
+  }
+}
+
+/** Checks one record against its entry. */
+function checkRecord(r: Record<string, unknown>, idx: number, entry: RecordEntry, found: Findings): void {
+  const where = `${entry.kind} record (log index ${idx})`;
+  const bodyHash = sha256Hex(r.body as string);
+  if (bodyHash !== entry.sha256) {
+    found.add(
+      where,
+      `its stored body hashes to ${bodyHash}, but its log entry records ${entry.sha256}: the record was changed after it was logged`,
+    );
+  }
+  if (r.kind !== entry.kind)
+    found.add(where, `is stored as kind ${String(r.kind)}, its log entry says ${entry.kind}`);
+  if (toNumber(r.received_ms) !== Date.parse(entry.received)) {
+    found.add(
+      where,
+      `its receive time ${new Date(toNumber(r.received_ms)).toISOString()} is not the one its log entry records (${entry.received})`,
     );
   }
 }

@@ -1,7 +1,7 @@
 /**
  * The evidence log over HTTP, as a Fastify plugin the server registers (`evidenceRoutes(store)`):
- * the C2SP tlog-tiles endpoints under /log, and under /api/v1 the stored measurements, their
- * offline proofs and inclusion/consistency proofs. Every malformed parameter is a 400 naming it;
+ * the C2SP tlog-tiles endpoints under /log, and under /api/v1 the stored measurements and records
+ * (incident changes), their offline proofs and inclusion/consistency proofs. Every malformed parameter is a 400 naming it;
  * anything the published log does not (yet) have is a 404.
  */
 import { parseTilePath, toBase64 } from '@pharos/core';
@@ -40,6 +40,12 @@ function parseQuery<T>(schema: z.ZodType<T>, query: unknown): T {
 function checkId(id: string): void {
   if (!ID.test(id))
     throw new BadRequest('a measurement id is 64 lower-case hex digits (the SHA-256 of its canonical JSON)');
+}
+
+function parseLogIndex(text: string): number {
+  const parsed = count.safeParse(text);
+  if (!parsed.success) throw new BadRequest(`a log index is a non-negative decimal integer, got "${text}"`);
+  return parsed.data;
 }
 
 function base64All(hashes: Uint8Array[]): string[] {
@@ -110,6 +116,20 @@ export function evidenceRoutes(store: EvidenceStore): FastifyPluginAsync {
       checkId(id);
       const proof = await store.tlogProof(id);
       if (!proof) return reply.code(404).send({ error: `no measurement with id ${id}` });
+      return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(proof);
+    });
+
+    app.get('/api/v1/records/:log_index', async (request, reply) => {
+      const logIndex = parseLogIndex((request.params as { log_index: string }).log_index);
+      const r = await store.getRecord(logIndex);
+      if (!r) return reply.code(404).send({ error: `no record at log index ${logIndex}` });
+      return reply.header('cache-control', 'no-cache').send(r);
+    });
+
+    app.get('/api/v1/records/:log_index/proof', async (request, reply) => {
+      const logIndex = parseLogIndex((request.params as { log_index: string }).log_index);
+      const proof = await store.recordProof(logIndex);
+      if (!proof) return reply.code(404).send({ error: `no record at log index ${logIndex}` });
       return reply.type('text/plain; charset=utf-8').header('cache-control', 'no-cache').send(proof);
     });
 

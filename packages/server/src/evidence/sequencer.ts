@@ -5,9 +5,9 @@
  * checkpoint of the new size, and commits rows, entries and checkpoint in one transaction.
  * Only after that commit does any caller hear back, and only then does the in-memory tree move.
  */
-import { CompactTree, signCheckpoint } from '@pharos/core';
-import type { CheckpointRow, EntryRow, EvidenceDatabase, MeasurementRow } from './database.js';
-import { formatMeasurementEntry } from './entry.js';
+import { CompactTree, canonicalJSON, signCheckpoint } from '@pharos/core';
+import type { CheckpointRow, EntryRow, EvidenceDatabase, MeasurementRow, RecordRow } from './database.js';
+import { formatMeasurementEntry, formatRecordEntry, isRecordKind, type RecordKind } from './entry.js';
 import { leafHashOf, sha256Hex } from './hashing.js';
 import type { IdIndex } from './id-index.js';
 import type { LogKey } from './log-key.js';
@@ -35,11 +35,63 @@ interface Prepared {
   leaf: Uint8Array;
 }
 
-interface Waiting {
-  items: Prepared[];
-  bytes: number;
-  resolve(results: AppendResult[]): void;
-  reject(err: unknown): void;
+/** A record (an incident's state change…) checked, canonicalized and hashed at append time. */
+interface PreparedRecord {
+  row: Omit<RecordRow, 'logIndex'>;
+  sha256: string;
+  entry: Uint8Array;
+  leaf: Uint8Array;
+}
+
+export interface RecordAppendResult {
+  log_index: number;
+  /** Lower-case hex SHA-256 of the record's canonical JSON (what its entry records). */
+  sha256: string;
+}
+
+/** Most bytes of one record's canonical JSON. */
+export const MAX_RECORD_BYTES = 1024 * 1024;
+
+type Waiting =
+  | {
+      items: Prepared[];
+      record?: undefined;
+      bytes: number;
+      resolve(results: AppendResult[]): void;
+      reject(err: unknown): void;
+    }
+  | {
+      items?: undefined;
+      record: PreparedRecord;
+      bytes: number;
+      resolve(result: RecordAppendResult): void;
+      reject(err: unknown): void;
+    };
+
+function rowsOf(w: Waiting): number {
+  return w.items ? w.items.length : 1;
+}
+
+function prepareRecord(kind: string, body: Record<string, unknown>, receivedAt: Date): PreparedRecord {
+  if (!isRecordKind(kind)) throw new EvidenceInputError(`record kind ${JSON.stringify(kind)} is not known`);
+  if (typeof body !== 'object' || body === null || Array.isArray(body)) {
+    throw new EvidenceInputError('a record body is a JSON object');
+  }
+  let text: string;
+  try {
+    text = canonicalJSON(body);
+  } catch (err) {
+    throw new EvidenceInputError(`the record cannot be put in canonical JSON: ${(err as Error).message}`);
+  }
+  const size = Buffer.byteLength(text, 'utf8');
+  if (size > MAX_RECORD_BYTES) {
+    throw new EvidenceInputError(`the record's canonical JSON is ${size} bytes, above ${MAX_RECORD_BYTES}`);
+  }
+  const sha256 = sha256Hex(text);
+  const entry = new Uint8Array(
+    Buffer.from(formatRecordEntry({ kind: kind as RecordKind, sha256, received: receivedAt }), 'utf8'),
+  );
+  return { row: { kind, receivedAt, body: text }, sha256, entry, leaf: leafHashOf(entry) };
 }
 
 const HEX_ID = /^[0-9a-f]{64}$/;
@@ -125,6 +177,22 @@ export class Sequencer {
     });
   }
 
+  /** Logs one record; resolves with its index and hash once durably committed. */
+  appendRecord(kind: string, body: Record<string, unknown>): Promise<RecordAppendResult> {
+    if (this.failure) return Promise.reject(this.stoppedError());
+    if (this.closed) return Promise.reject(new Error('the evidence store is closed'));
+    let record: PreparedRecord;
+    try {
+      record = prepareRecord(kind, body, new Date());
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.queue.push({ record, bytes: record.row.body.length, resolve, reject });
+      this.kick();
+    });
+  }
+
   private kick(): void {
     if (this.draining) return;
     this.draining = this.drain().finally(() => {
@@ -149,13 +217,13 @@ export class Sequencer {
   private async drain(): Promise<void> {
     while (this.queue.length > 0) {
       const group: Waiting[] = [this.queue.shift()!];
-      let rows = group[0]!.items.length;
+      let rows = rowsOf(group[0]!);
       let bytes = group[0]!.bytes;
       while (this.queue.length > 0) {
         const next = this.queue[0]!;
-        if (rows + next.items.length > MAX_GROUP_ROWS || bytes + next.bytes > MAX_GROUP_BYTES) break;
+        if (rows + rowsOf(next) > MAX_GROUP_ROWS || bytes + next.bytes > MAX_GROUP_BYTES) break;
         group.push(this.queue.shift()!);
-        rows += next.items.length;
+        rows += rowsOf(next);
         bytes += next.bytes;
       }
       if (this.failure) {
@@ -163,11 +231,18 @@ export class Sequencer {
         continue;
       }
       try {
-        const results = await this.commitGroup(group.flatMap((w) => w.items));
+        const records = group.flatMap((w) => (w.record ? [w.record] : []));
+        const { results, recordResults } = await this.commitGroup(
+          group.flatMap((w) => w.items ?? []),
+          records,
+        );
         let at = 0;
+        let r = 0;
         for (const w of group) {
-          w.resolve(results.slice(at, at + w.items.length));
-          at += w.items.length;
+          if (w.items) {
+            w.resolve(results.slice(at, at + w.items.length));
+            at += w.items.length;
+          } else w.resolve(recordResults[r++]!);
         }
       } catch (err) {
         await this.afterFailure(err as Error);
@@ -192,7 +267,14 @@ export class Sequencer {
     this.failure = err;
   }
 
-  private async commitGroup(items: Prepared[]): Promise<AppendResult[]> {
+  /**
+   * Commits a group: the new measurements first, then the records (a record is never a duplicate:
+   * each is an event of its own). Records ride the same transaction and checkpoint.
+   */
+  private async commitGroup(
+    items: Prepared[],
+    records: PreparedRecord[],
+  ): Promise<{ results: AppendResult[]; recordResults: RecordAppendResult[] }> {
     const { db, ids } = this.state;
     // Duplicates of stored measurements: the in-memory index gives candidates, the table confirms.
     const candidateIndexes = new Set<number>();
@@ -217,7 +299,9 @@ export class Sequencer {
       firstInGroup.set(id, result);
       return result;
     });
-    if (fresh.length === 0) return results;
+    if (fresh.length === 0 && records.length === 0) return { results, recordResults: [] };
+    const recordBase = base + fresh.length;
+    const recordCreated = records.map((r) => tree.append(r.leaf));
 
     const size = tree.size;
     const root = tree.root();
@@ -230,8 +314,12 @@ export class Sequencer {
       entry: f.prepared.entry,
       leafHash: f.prepared.leaf,
     }));
+    const recordRows: RecordRow[] = records.map((r, i) => {
+      entries.push({ idx: recordBase + i, entry: r.entry, leafHash: r.leaf });
+      return { ...r.row, logIndex: recordBase + i };
+    });
     const checkpoint: CheckpointRow = { size, root, note, created: new Date() };
-    await db.commitBatch(rows, entries, checkpoint);
+    await db.commitBatch(rows, entries, checkpoint, recordRows);
 
     // Committed: only now does the tree move and do the ids become known.
     this.state.tree = tree;
@@ -239,8 +327,12 @@ export class Sequencer {
       this.state.edge.addLeaf(f.prepared.entry, f.created);
       ids.add(f.prepared.row.id, base + i);
     }
+    for (const [i, r] of records.entries()) this.state.edge.addLeaf(r.entry, recordCreated[i]!);
     this.state.checkpoint = note;
     this.onCommit();
-    return results;
+    return {
+      results,
+      recordResults: records.map((r, i) => ({ log_index: recordBase + i, sha256: r.sha256 })),
+    };
   }
 }

@@ -32,6 +32,7 @@ import {
   type IntegrityOptions,
   type IntegrityReport,
   type StoredMeasurement,
+  type StoredRecord,
 } from './types.js';
 
 export interface EvidenceStoreOptions {
@@ -220,6 +221,41 @@ class Store implements EvidenceStore {
         location_mismatch: m.locationMismatch,
       },
     };
+  }
+
+  appendRecord(
+    kind: 'incident',
+    body: Record<string, unknown>,
+  ): Promise<{ log_index: number; sha256: string }> {
+    if (this.closing) return Promise.reject(new Error('the evidence store is closed'));
+    return this.sequencer.appendRecord(kind, body);
+  }
+
+  async getRecord(logIndex: number): Promise<StoredRecord | null> {
+    checkCount('log index', logIndex);
+    if (logIndex >= this.sequencer.committedSize) return null;
+    const r = await this.db.recordAt(logIndex);
+    if (!r) return null;
+    const entry = Buffer.from(r.entry).toString('utf8');
+    return {
+      kind: r.kind,
+      log_index: r.logIndex,
+      record: JSON.parse(r.body) as Record<string, unknown>,
+      sha256: (JSON.parse(entry) as { sha256: string }).sha256,
+      entry,
+      received: r.receivedAt.toISOString(),
+    };
+  }
+
+  async recordProof(logIndex: number): Promise<string | null> {
+    checkCount('log index', logIndex);
+    if (logIndex >= this.sequencer.committedSize) return null;
+    const record = await this.db.recordAt(logIndex);
+    if (!record) return null;
+    await this.publisher.waitForSize(logIndex + 1, PROOF_WAIT_MS);
+    const { size, checkpoint } = this.publisher.state;
+    const hashes = await inclusionProofFromTiles(logIndex, size, this.readHashTile);
+    return formatTlogProof({ extra: record.entry, index: logIndex, hashes, checkpoint });
   }
 
   async inclusionProof(logIndex: number, treeSize?: number): Promise<Uint8Array[]> {

@@ -59,6 +59,21 @@ export interface StoredMeasurement {
   };
 }
 
+/** A record logged beside the measurements, as `GET /api/v1/records/:log_index` shows it. */
+export interface StoredRecord {
+  /** What it is: `incident` (an incident's state change). */
+  kind: string;
+  log_index: number;
+  /** The record as stored; its canonical JSON hashes to `sha256`. */
+  record: Record<string, unknown>;
+  /** Lower-case hex SHA-256 of the record's canonical JSON, as its entry records. */
+  sha256: string;
+  /** The log entry's text (its UTF-8 bytes are the leaf). */
+  entry: string;
+  /** ISO 8601 UTC time the store took it. */
+  received: string;
+}
+
 /** One thing the integrity check found wrong: where, and what, in plain words. */
 export interface IntegrityProblem {
   /** e.g. `log entry 17`, `measurement 3f2a… (log index 17)`, `tile/0/001`, `checkpoint of size 42`. */
@@ -75,6 +90,8 @@ export interface IntegrityReport {
   checked: {
     entries: number;
     measurements: number;
+    /** Records (incident changes…) checked against their entries. */
+    records: number;
     signatures: number;
     tiles: number;
     entryBundles: number;
@@ -134,6 +151,18 @@ export interface EvidenceStore {
   /** An entry bundle, or null when the published tree has no such bundle. */
   entryBundle(index: number, width?: number): Promise<Uint8Array | null>;
   getMeasurement(id: string): Promise<StoredMeasurement | null>;
+  /**
+   * Logs a record beside the measurements through the same sequencer (one writer, group commit);
+   * resolves once it is durably committed, with its log index and the SHA-256 of its canonical JSON.
+   */
+  appendRecord(
+    kind: 'incident',
+    body: Record<string, unknown>,
+  ): Promise<{ log_index: number; sha256: string }>;
+  /** The record at a log index, or null when that index holds a measurement or nothing. */
+  getRecord(logIndex: number): Promise<StoredRecord | null>;
+  /** A C2SP tlog-proof for the record at a log index against the latest checkpoint, or null. */
+  recordProof(logIndex: number): Promise<string | null>;
   /** Inclusion proof of an entry in the tree of `treeSize` (default: the published size). */
   inclusionProof(logIndex: number, treeSize?: number): Promise<Uint8Array[]>;
   /** Consistency proof from size1 to size2 (default: the published size); empty for size1 = 0. */

@@ -1,6 +1,7 @@
 /**
- * Offline verification of evidence, with nothing but the log's vkey: a measurement with its
- * `.tlog-proof` (what `pharos verify --measurement` does) and two checkpoints with the consistency
+ * Offline verification of evidence, with nothing but the log's vkey: a measurement or a record
+ * (an incident's state change) with its `.tlog-proof` (what `pharos verify --measurement` and
+ * `--record` do) and two checkpoints with the consistency
  * proof between them. Pure functions over the files' texts; every failure comes back as one
  * sentence saying what does not hold. Uses core's reference (browser-safe) implementations.
  */
@@ -23,7 +24,13 @@ import {
   verifyInclusion,
 } from '@pharos/core';
 import { z } from 'zod';
-import { EntryFormatError, type MeasurementEntry, parseMeasurementEntry } from './entry.js';
+import {
+  EntryFormatError,
+  type MeasurementEntry,
+  parseMeasurementEntry,
+  parseRecordEntry,
+  type RecordEntry,
+} from './entry.js';
 
 export type EvidenceVerdict = { ok: true; summary: string; notes: string[] } | { ok: false; reason: string };
 
@@ -179,6 +186,105 @@ export function verifyMeasurementEvidence(input: MeasurementEvidence): EvidenceV
     ok: true,
     summary: `measurement ${entry.sha256} is entry ${proof.index} of ${checkpoint.origin} (checkpoint of size ${checkpoint.size}, root ${toBase64(checkpoint.rootHash)}, signed by ${keyLabel(verifier)}); its content matches the entry; ${signed}`,
     notes,
+  };
+}
+
+/** The parts of `GET /api/v1/records/:log_index` the verification reads. */
+const recordFileSchema = z.object({
+  kind: z.string().optional(),
+  log_index: z.number().int().nonnegative(),
+  record: z.record(z.string(), z.unknown()),
+  entry: z.string(),
+});
+
+export interface RecordEvidence {
+  /** The JSON text of `GET /api/v1/records/:log_index`. */
+  recordFile: string;
+  /** The `.tlog-proof` text (`GET /api/v1/records/:log_index/proof`). */
+  proof: string;
+  vkey: string;
+}
+
+/**
+ * A record: its entry is in the signed checkpoint's tree at its index, and the SHA-256 of the
+ * record's canonical JSON is what the entry records. Records carry no probe signature: the log
+ * itself vouches for when they were taken.
+ */
+export function verifyRecordEvidence(input: RecordEvidence): EvidenceVerdict {
+  const verifier = parseVkey(input.vkey);
+  if (typeof verifier === 'string') return fail(verifier);
+  let json: unknown;
+  try {
+    json = JSON.parse(input.recordFile);
+  } catch {
+    return fail('the record file is not JSON (it should be what GET /api/v1/records/<log index> returns)');
+  }
+  const file = recordFileSchema.safeParse(json);
+  if (!file.success) {
+    const issue = file.error.issues[0]!;
+    return fail(`the record file has no valid ${issue.path.join('.') || 'content'} (${issue.message})`);
+  }
+  const r = file.data;
+  let proof: TlogProof;
+  try {
+    proof = parseTlogProof(input.proof);
+  } catch (err) {
+    return fail(`the proof file is not a C2SP tlog-proof: ${(err as Error).message}`);
+  }
+  const checkpoint = openSigned('checkpoint', proof.checkpoint, verifier);
+  if (typeof checkpoint === 'string') return fail(checkpoint);
+  const entryBytes = utf8(r.entry);
+  if (proof.extra && !bytesEqual(proof.extra, entryBytes)) {
+    return fail(
+      `the proof file is for a different log entry than the record file (the proof is for index ${proof.index}, the record's log_index is ${r.log_index})`,
+    );
+  }
+  let entry: RecordEntry;
+  try {
+    entry = parseRecordEntry(r.entry);
+  } catch (err) {
+    return fail(
+      `the record file's log entry is malformed: ${err instanceof EntryFormatError ? err.message : err}`,
+    );
+  }
+  if (proof.index >= checkpoint.size) {
+    return fail(
+      `the proof is for index ${proof.index}, which is not in the checkpoint's tree of size ${checkpoint.size}`,
+    );
+  }
+  const inclusion = verifyInclusion(
+    proof.index,
+    checkpoint.size,
+    leafHash(entryBytes),
+    proof.hashes,
+    checkpoint.rootHash,
+  );
+  if (!inclusion.ok) {
+    return fail(
+      `the inclusion proof does not lead to the checkpoint's root: the log does not contain this entry at index ${proof.index} (${inclusion.reason})`,
+    );
+  }
+  if (r.log_index !== proof.index) {
+    return fail(
+      `the record file says log_index ${r.log_index}, but the proof proves the entry at index ${proof.index}`,
+    );
+  }
+  let canonical: Uint8Array;
+  try {
+    canonical = canonicalJSONBytes(r.record);
+  } catch (err) {
+    return fail(`the record cannot be put in canonical JSON: ${(err as Error).message}`);
+  }
+  const hash = sha256Hex(canonical);
+  if (hash !== entry.sha256) {
+    return fail(
+      `the record does not match its log entry: the SHA-256 of its canonical JSON is ${hash}, but the entry logged at index ${proof.index} records ${entry.sha256} (the record was changed after it was logged)`,
+    );
+  }
+  return {
+    ok: true,
+    summary: `${entry.kind} record ${entry.sha256} is entry ${proof.index} of ${checkpoint.origin} (checkpoint of size ${checkpoint.size}, root ${toBase64(checkpoint.rootHash)}, signed by ${keyLabel(verifier)}), logged at ${entry.received}; its content matches the entry`,
+    notes: [],
   };
 }
 
