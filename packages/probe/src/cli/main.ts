@@ -2,6 +2,8 @@
  * `pharos-probe` command dispatch. Exported so tests run commands in process with their own
  * CliIO; src/cli.ts is the thin executable around it.
  */
+import { beaconCommand } from './beacon-command.js';
+import { BEACON_USAGE } from './beacon-usage.js';
 import { EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import { type CliIO, processIO } from './io.js';
 import { type RunDeps, runCommand } from './run.js';
@@ -23,6 +25,7 @@ const COMMAND_USAGE: Record<string, string> = {
   status: STATUS_USAGE,
   upload: UPLOAD_USAGE,
   submit: SUBMIT_USAGE,
+  beacon: BEACON_USAGE,
 };
 
 export async function main(
@@ -40,6 +43,8 @@ export async function main(
       return uploadCommand(rest, io, deps.upload);
     case 'submit':
       return submitCommand(rest, io, deps.upload);
+    case 'beacon':
+      return beaconCommand(rest, io);
     case 'help':
     case '--help':
     case '-h':

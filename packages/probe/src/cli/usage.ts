@@ -28,6 +28,7 @@ Commands:
   status  show queued, uploaded and refused measurements and this probe's key
   upload  upload queued measurements now
   submit  sign and upload measurements from a JSONL file (an earlier run, OONI Probe)
+  beacon  send a small signed "still here" beacon every interval, so outages show
   help    show this help (also: pharos-probe <command> --help)
 `;
 
