@@ -10,6 +10,7 @@ Commands:
   serve   run the observatory server: collector, evidence log and test helper
   verify  check a measurement's proof, or two checkpoints' consistency, offline with the log's vkey
   check   check a stopped server's data directory: measurements, log entries, tiles, checkpoints
+  import  write signal series (CSV, IODA JSON) or BGP visibility from MRT files into the data directory
   lab     the network lab: censorship scenarios in network namespaces (development tool,
           comes with the repository checkout; see "pharos lab --help")
   help    show this help
