@@ -20,6 +20,14 @@ export interface IncidentScope {
   asns: number[];
   /** Platforms or apps affected (empty for a full-network incident). */
   services: string[];
+  /** STOP's `area_name`: where, in words ("Nationwide", "Baku, Fuzuli"); imported or analyst-given. */
+  area?: string;
+  /** STOP's `telcos_involved`, one "Country: Operator (Parent)" per item. */
+  telcos?: string[];
+  /** STOP's `other_affected` as written (free text: "Grindr, Blued", "VPNs"…), for imported incidents. */
+  services_other?: string;
+  /** The country as the source named it, when it is not one ISO code ("Laos; Myanmar", "Somaliland"). */
+  country_name?: string;
 }
 
 export interface IncidentEvidence {
@@ -45,6 +53,15 @@ export interface Incident {
   scope: IncidentScope;
   shutdown_type: ShutdownType;
   shutdown_extent: ShutdownExtent;
+  /**
+   * Every STOP type that applies, in STOP's order ("Shutdown, Throttle": cut, then throttled);
+   * `shutdown_type` is the first. Empty when STOP says Unknown. Absent means [shutdown_type].
+   */
+  shutdown_types?: ShutdownType[];
+  /** Every STOP extent that applies ("Full network, Service-based"); absent means [shutdown_extent]. */
+  shutdown_extents?: ShutdownExtent[];
+  /** STOP's `start_date_type`: Actual (measured or witnessed) or Estimated; absent when unknown. */
+  start_date_type?: 'Actual' | 'Estimated';
   status: IncidentStatus;
   /** ISO 8601 UTC. */
   start: string;
@@ -60,6 +77,11 @@ export interface Incident {
   /** ISO 8601 of the first and latest state change. */
   opened_at: string;
   updated_at: string;
+  /**
+   * For an incident imported from a STOP sheet: where it came from and the row's raw strings
+   * (every column, as read), so an export keeps what Pharos does not model.
+   */
+  source?: { file: string; row: number; stop: Record<string, string> };
 }
 
 /** A state change, as appended to the evidence log (`kind: "incident"`). */
