@@ -20,6 +20,11 @@ export interface Alert {
   value: number | null;
   /** What the detector expected there (the history median, the OK mean, the usual silence). */
   expected: number;
+  /**
+   * Epoch seconds at which a live pass would first have known this (the end of the step that
+   * confirmed it); later than `time` when a level must last before it is alerted. For time to detect.
+   */
+  raisedAt?: number;
 }
 
 /**
