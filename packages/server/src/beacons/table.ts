@@ -35,8 +35,17 @@ export interface BeaconRow {
   received: number;
 }
 
-export async function ensureBeaconsTable(db: SignalsDatabase): Promise<void> {
-  await db.run(BEACONS_DDL);
+const ready = new WeakMap<SignalsDatabase, Promise<void>>();
+
+/** Creates the table once per database object. */
+export function ensureBeaconsTable(db: SignalsDatabase): Promise<void> {
+  let done = ready.get(db);
+  if (!done) {
+    done = db.run(BEACONS_DDL);
+    done.catch(() => ready.delete(db));
+    ready.set(db, done);
+  }
+  return done;
 }
 
 /**
@@ -52,6 +61,7 @@ export function probeHash(rawKey: Uint8Array): bigint {
 }
 
 export async function appendBeaconRows(db: SignalsDatabase, rows: readonly BeaconRow[]): Promise<void> {
+  await ensureBeaconsTable(db);
   await db.append(
     BEACONS_TABLE,
     rows.map((r) => [r.probeHash, r.time, r.heard, r.cc, r.asn, r.region, r.received]),
