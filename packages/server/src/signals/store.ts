@@ -186,8 +186,8 @@ export class SignalStore {
       await db.run(
         `CREATE TABLE ${changed} AS
          SELECT s.entity, s.signal, s.step, s.time, s.value, s.count
-         FROM (SELECT * FROM ${staging}
-               QUALIFY row_number() OVER (PARTITION BY entity, signal, step, time ORDER BY seq DESC) = 1) s
+         FROM (SELECT entity, signal, step, time, arg_max(value, seq) AS value, arg_max(count, seq) AS count
+               FROM ${staging} GROUP BY entity, signal, step, time) s
          LEFT JOIN ${TABLE} p
            ON p.entity = s.entity AND p.signal = s.signal AND p.step = s.step AND p.time = s.time
          WHERE p.entity IS NULL OR p.value <> s.value OR p.count <> s.count`,
