@@ -50,8 +50,8 @@ describe('detection engine', () => {
     const seen: AnomalyWindow[][] = [];
     const pipeline: DetectionPipeline = {
       gather: async () => [point(0, 5), point(60, 0)],
-      detect: (s) => [
-        {
+      detect: (series) =>
+        series.map((s) => ({
           entity: s.entity,
           signal: s.signal,
           detector: 'burst',
@@ -61,8 +61,7 @@ describe('detection engine', () => {
           level: 'critical',
           worstRatio: 0,
           alerts: [],
-        },
-      ],
+        })),
       decide: async (windows) => {
         seen.push(windows);
         return { changes: 1 };

@@ -35,6 +35,8 @@ export async function main(
       return (await import('./verify.js')).verifyCommand(rest, io);
     case 'check':
       return (await import('./check.js')).checkCommand(rest, io);
+    case 'eval':
+      return (await import('./eval.js')).evalCommand(rest, io);
     case 'import':
       return (await import('./import.js')).importCommand(rest, io);
     case 'help':

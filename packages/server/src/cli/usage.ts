@@ -1,4 +1,5 @@
 import { CHECK_USAGE } from './check-usage.js';
+import { EVAL_USAGE } from './eval-usage.js';
 import { SERVE_USAGE } from './serve-usage.js';
 import { VERIFY_USAGE } from './verify-usage.js';
 
@@ -10,6 +11,7 @@ Commands:
   serve   run the observatory server: collector, evidence log and test helper
   verify  check a measurement's proof, or two checkpoints' consistency, offline with the log's vkey
   check   check a stopped server's data directory: measurements, log entries, tiles, checkpoints
+  eval    replay signal series through the detectors and score them against labelled events
   import  write signal series (CSV, IODA JSON) or BGP visibility from MRT files into the data directory
   lab     the network lab: censorship scenarios in network namespaces (development tool,
           comes with the repository checkout; see "pharos lab --help")
@@ -18,5 +20,6 @@ Commands:
 ${SERVE_USAGE}
 ${VERIFY_USAGE}
 ${CHECK_USAGE}
+${EVAL_USAGE}
 Exit codes: 0 done, 1 runtime error, 2 bad usage.
 `;

@@ -26,8 +26,11 @@ export interface PassRange {
 export interface DetectionPipeline {
   /** Points of every source over the range, each source at its own step. */
   gather(range: PassRange): Promise<SignalPoint[]>;
-  /** Anomaly windows of one series (the configured detectors for its signal). */
-  detect(series: SignalSeries): AnomalyWindow[];
+  /**
+   * Anomaly windows of all series together: some detectors pair series (disconnections against
+   * active probes) or compare entities (a wave over many countries is the probes, not a network).
+   */
+  detect(series: SignalSeries[]): AnomalyWindow[];
   /** Turns this pass's windows into incident changes and applies them. */
   decide(windows: AnomalyWindow[], range: PassRange, now: number): Promise<{ changes: number }>;
 }
@@ -140,8 +143,7 @@ export class DetectionEngine {
     try {
       const points = await this.pipeline.gather(range);
       const series = seriesOf(points, range);
-      const windows: AnomalyWindow[] = [];
-      for (const s of series) windows.push(...this.pipeline.detect(s));
+      const windows = this.pipeline.detect(series);
       const { changes } = await this.pipeline.decide(windows, range, nowSeconds);
       const report: PassReport = {
         at: new Date(started).toISOString(),
