@@ -15,7 +15,9 @@ export const LAB_USAGE = `Usage:
   pharos lab run --suite [--json] [--jobs N] [--out DIR]
 
 Builds a small internet in Linux network namespaces (root only), applies each scenario's censor
-rules in the kernel, runs the production probe inside it, and compares its verdicts.
+rules in the kernel, runs the production probe inside it, and compares its verdicts. Timeline
+scenarios (probes:) also run the observatory server inside the lab, change the censor's rules at
+their times, and judge the incidents the server opens (lines with "experiment":"incident").
 
   --suite      run the project's own scenario suite (packages/lab/scenarios)
   --json       print one JSON object per (scenario, input) instead of the table
@@ -36,7 +38,23 @@ function show(v: unknown): string {
   return v === undefined ? '-' : JSON.stringify(v);
 }
 
+function describeIncident(r: ExpectationResult): string {
+  const head = `${r.pass ? 'PASS' : 'FAIL'}  ${r.scenario}  incident ${r.input ?? ''}`;
+  const got = (r.got ?? {}) as Record<string, unknown>;
+  const timing = [
+    got.opened_after_cut_s !== undefined ? `opened ${show(got.opened_after_cut_s)}s after the cut` : '',
+    got.closed_after_restore_s !== undefined
+      ? `ended ${show(got.closed_after_restore_s)}s after the restoration`
+      : '',
+  ]
+    .filter(Boolean)
+    .join(', ');
+  if (r.pass) return `${head}${timing ? `  ${timing}` : ''}`;
+  return `${head}\n      ${r.error ?? 'did not hold'}${r.measurement ? `\n      record: ${r.measurement}` : ''}`;
+}
+
 function describeResult(r: ExpectationResult): string {
+  if (r.experiment === 'incident') return describeIncident(r);
   const what =
     r.experiment === 'web_connectivity' ? r.input : r.input ? `${r.experiment} ${r.input}` : r.experiment;
   const head = `${r.pass ? 'PASS' : 'FAIL'}  ${r.scenario}  ${what}`;

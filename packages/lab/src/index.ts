@@ -1,5 +1,10 @@
 export * from './compare.js';
+export { formatSeconds, parseDuration, parseSpan } from './duration.js';
+export { canonicalEntity, sameEntity } from './entity.js';
+export * from './incident-check.js';
+export * from './observatory-run.js';
 export * from './runner.js';
 export * from './scenario.js';
 export type * from './spec.js';
 export * from './suite.js';
+export * from './timeline.js';

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Envelope } from '@pharos/core';
 import { compareVerdict, type Verdict, verdictOf } from './compare.js';
+import { runObservatoryScenario } from './observatory-run.js';
 import { TAKES_INPUT } from './scenario.js';
 import type { Expectation, ScenarioSpec } from './spec.js';
 import { createLab } from './world/index.js';
@@ -16,9 +17,13 @@ export interface ExpectationResult {
   experiment: string;
   input: string | null;
   pass: boolean;
-  expected: Verdict;
-  got: Verdict | null;
-  /** Path of the full measurement JSON, or null when the probe produced none for this input. */
+  /** The verdict fields stated; for `experiment: "incident"`, the incident's expected scope, type and timing. */
+  expected: Verdict | Record<string, unknown>;
+  got: Verdict | Record<string, unknown> | null;
+  /**
+   * Path of the full measurement JSON, or null when the probe produced none for this input. For
+   * incident results: the run's record (timeline.json: when each step was applied).
+   */
   measurement: string | null;
   /** Why there is no verdict, when there is none. */
   error?: string;
@@ -49,9 +54,12 @@ export interface RunOptions {
   log?: (line: string) => void;
   /** Extra pharos-probe options (e.g. --timeout) for every scenario. */
   probeArgs?: string[];
+  /** Cuts a timeline run short (Ctrl-C): what was seen so far is judged and the lab torn down. */
+  signal?: AbortSignal;
 }
 
 export async function runScenario(spec: ScenarioSpec, options: RunOptions): Promise<ScenarioResult> {
+  if (spec.observatory) return runObservatoryScenario(spec, options);
   const started = Date.now();
   const workDir = path.join(options.outDir, spec.name);
   await mkdir(workDir, { recursive: true });

@@ -8,6 +8,8 @@ import path from 'node:path';
 import { isMechanism } from '@pharos/core';
 import { isMap, LineCounter, type Node, parseDocument, type YAMLMap } from 'yaml';
 import { z } from 'zod';
+import { DURATION_PATTERN, INTERVALS_PATTERN } from './duration.js';
+import { normalizeObservatory } from './scenario-observatory.js';
 import type { CensorAction, CensorMatch, CensorRule, Expectation, ScenarioSpec, SiteSpec } from './spec.js';
 
 export class ScenarioError extends Error {
@@ -72,10 +74,19 @@ const ActionSchema = z.union([
   z.strictObject({ loss: z.number().gt(0, 'more than 0 percent').max(100, 'at most 100 percent') }),
 ]);
 
+const RULE_NAME = /^[a-z0-9]+(-[a-z0-9]+)*$/;
+const AsnNumber = z.number().int().min(1).max(4294967295);
+const RegionCode = z.string().regex(/^[A-Z]{2}-[A-Z0-9]{1,3}$/, 'an ISO 3166-2 code such as AZ-FUZ');
+
 const RuleSchema = z.strictObject({
   match: MatchSchema,
   action: ActionSchema,
   via: z.enum(['resolver', 'path']).optional(),
+  // Pharos extensions (issue 5): a name for `lift`, and a scope among the scenario's `probes`.
+  name: z.string().regex(RULE_NAME, 'must be kebab-case (a-z, 0-9 and single dashes)').optional(),
+  probes: z.array(z.string().min(1)).min(1).optional(),
+  asn: z.union([AsnNumber, z.array(AsnNumber).min(1)]).optional(),
+  region: z.union([RegionCode, z.array(RegionCode).min(1)]).optional(),
 });
 
 const Blocking = z.union([
@@ -112,26 +123,85 @@ const ExpectSchema = z.strictObject({
   confirmed: z.boolean().optional(),
 });
 
+const Duration = z.union([
+  z.number().nonnegative(),
+  z.string().regex(DURATION_PATTERN, 'a duration such as 30s, 2m or 500ms'),
+]);
+/** A time allowance: a duration, or a number of beacon intervals (`2 intervals`). */
+const Span = z.union([
+  z.number().nonnegative(),
+  z
+    .string()
+    .refine(
+      (v) => DURATION_PATTERN.test(v.trim()) || INTERVALS_PATTERN.test(v.trim()),
+      'a duration such as 10s, or a number of beacon intervals such as "2 intervals"',
+    ),
+]);
+
+const ProbeNodeSchema = z.strictObject({
+  name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case (a-z, 0-9 and single dashes)'),
+  cc: z.string().regex(/^[A-Z]{2}$/, 'a two-letter country code such as AZ'),
+  asn: z.number().int().min(1).max(4294967295),
+  region: z.string().regex(/^[A-Z]{2}-[A-Z0-9]{1,3}$/, 'an ISO 3166-2 code such as AZ-FUZ'),
+  experiments: z.array(z.enum(EXPERIMENTS)).optional(),
+  inputs: z.array(z.url({ protocol: /^https?$/ })).optional(),
+});
+
+const TimelineEntrySchema = z.strictObject({
+  at: Duration,
+  censor: z.array(RuleSchema).min(1).optional(),
+  lift: z.union([z.literal('all'), z.array(z.string().min(1)).min(1)]).optional(),
+});
+
+const ChurnSchema = z.strictObject({
+  probes: z.number().int().min(1),
+  offline: Duration,
+  every: Duration,
+  seed: z.number().int().optional(),
+});
+
+const IncidentExpectSchema = z.strictObject({
+  entity: z.string().min(1).optional(),
+  type: z.enum(['Shutdown', 'Throttle']),
+  extent: z.enum(['Full network', 'Service-based']),
+  services: z.array(z.string().min(1)).optional(),
+  asns: z.array(z.number().int().min(1).max(4294967295)).min(1).optional(),
+  cut: z.string().min(1).optional(),
+  opened_within: Span.optional(),
+  closed_within: Span.optional(),
+});
+
 const ScenarioSchema = z.strictObject({
   name: z.string().regex(/^[a-z0-9]+(-[a-z0-9]+)*$/, 'must be kebab-case (a-z, 0-9 and single dashes)'),
   description: z.string().min(1),
   sites: z.array(SiteSchema).optional(),
   censor: z.array(RuleSchema).optional(),
-  probe: z.strictObject({
-    cc: z
-      .string()
-      .regex(/^[A-Z]{2}$/, 'a two-letter country code such as AZ')
-      .optional(),
-    asn: z.number().int().min(0).max(4294967295).optional(),
-    experiments: z.array(z.enum(EXPERIMENTS)).min(1).optional(),
-    inputs: z.array(z.url({ protocol: /^https?$/ })).optional(),
-    fingerprints: z.array(z.string().min(1)).optional(),
-  }),
-  expect: z.array(ExpectSchema).min(1),
+  // Pharos extensions (issue 5): several probes, the observatory server and a timeline.
+  probes: z.array(ProbeNodeSchema).min(1).optional(),
+  timeline: z.array(TimelineEntrySchema).optional(),
+  churn: ChurnSchema.optional(),
+  duration: Duration.optional(),
+  interval: Duration.optional(),
+  experiment_every: Duration.optional(),
+  incidents: z.array(IncidentExpectSchema).optional(),
+  probe: z
+    .strictObject({
+      cc: z
+        .string()
+        .regex(/^[A-Z]{2}$/, 'a two-letter country code such as AZ')
+        .optional(),
+      asn: z.number().int().min(0).max(4294967295).optional(),
+      experiments: z.array(z.enum(EXPERIMENTS)).min(1).optional(),
+      inputs: z.array(z.url({ protocol: /^https?$/ })).optional(),
+      fingerprints: z.array(z.string().min(1)).optional(),
+    })
+    .optional(),
+  // At least one; checked after probe, so a file missing both hears about probe first.
+  expect: z.array(ExpectSchema).optional(),
 });
 
-type RawScenario = z.infer<typeof ScenarioSchema>;
-type RawRule = z.infer<typeof RuleSchema>;
+export type RawScenario = z.infer<typeof ScenarioSchema>;
+export type RawRule = z.infer<typeof RuleSchema>;
 
 const SIZE_UNITS: Record<string, number> = {
   B: 1,
@@ -247,17 +317,48 @@ function normalize(
     seen.add(s.host);
   });
 
-  const censor = (raw.censor ?? []).map((rule, i) => normalizeRule(rule, ['censor', i], fail));
+  if (raw.probes !== undefined) {
+    const observatory = normalizeObservatory(raw, raw.probes, fail, normalizeRule);
+    const first = observatory.spec.probes[0]!;
+    return {
+      name: raw.name,
+      description: raw.description,
+      file,
+      sites,
+      censor: observatory.censor,
+      probe: {
+        cc: first.cc,
+        asn: first.asn,
+        experiments: first.experiments,
+        inputs: first.inputs,
+        fingerprints: [],
+      },
+      expect: [],
+      observatory: observatory.spec,
+    };
+  }
+  for (const key of ['timeline', 'churn', 'duration', 'interval', 'experiment_every', 'incidents'] as const)
+    if (raw[key] !== undefined) fail([key], 'goes with probes: (several probes and the observatory)');
+  if (raw.probe === undefined) fail(['probe'], 'is required');
+  if (raw.expect === undefined) fail(['expect'], 'is required');
+  if (raw.expect!.length === 0) fail(['expect'], 'needs at least one expectation');
+  const probe = raw.probe!;
+  const censor = (raw.censor ?? []).map((rule, i) => {
+    for (const key of ['probes', 'asn', 'region'] as const)
+      if (rule[key] !== undefined)
+        fail(['censor', i, key], 'scopes a rule among probes: (a timeline scenario)');
+    return normalizeRule(rule, ['censor', i], fail);
+  });
 
-  const inputs = raw.probe.inputs ?? [];
-  const experiments = raw.probe.experiments ?? ['web_connectivity'];
+  const inputs = probe.inputs ?? [];
+  const experiments = probe.experiments ?? ['web_connectivity'];
   if (inputs.length === 0 && experiments.some((x) => TAKES_INPUT.has(x))) {
     fail(
       ['probe', 'inputs'],
       `${experiments.filter((x) => TAKES_INPUT.has(x)).join(', ')} needs at least one input`,
     );
   }
-  const expect: Expectation[] = raw.expect.map((e, i) => {
+  const expect: Expectation[] = raw.expect!.map((e, i) => {
     const experiment = e.experiment ?? 'web_connectivity';
     if (!experiments.includes(experiment)) {
       fail(
@@ -310,12 +411,12 @@ function normalize(
     sites,
     censor,
     probe: {
-      cc: raw.probe.cc ?? 'ZZ',
-      asn: raw.probe.asn ?? 0,
+      cc: probe.cc ?? 'ZZ',
+      asn: probe.asn ?? 0,
       experiments,
       inputs,
       // Relative to the scenario file, so a suite can ship its own fingerprints beside it.
-      fingerprints: (raw.probe.fingerprints ?? []).map((f) => path.resolve(path.dirname(file), f)),
+      fingerprints: (probe.fingerprints ?? []).map((f) => path.resolve(path.dirname(file), f)),
     },
     expect,
   };
@@ -333,11 +434,10 @@ const ACTIONS_FOR: Record<CensorMatch['kind'], CensorAction['kind'][]> = {
 const SPOOF_KEYWORDS = new Set(['bogon', 'localhost', 'proxy']);
 const IPV4 = /^(25[0-5]|2[0-4]\d|1?\d?\d)(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}$/;
 
-function normalizeRule(
-  rule: RawRule,
-  path: PropertyKey[],
-  fail: (p: PropertyKey[], m: string) => never,
-): CensorRule {
+export type Fail = (path: PropertyKey[], problem: string) => never;
+
+/** A rule as the kernel plan needs it; its scope (probes, asn, region) is resolved by the caller. */
+export function normalizeRule(rule: RawRule, path: PropertyKey[], fail: Fail): CensorRule {
   const m = rule.match;
   const given = (['dns_name', 'sni', 'host', 'dst', 'all'] as const).filter((k) => m[k] !== undefined);
   if (given.length !== 1) {
@@ -372,5 +472,5 @@ function normalizeRule(
   }
   if (rule.via !== undefined && match.kind !== 'dns_name')
     fail([...path, 'via'], 'via applies to dns_name rules only');
-  return { match, action, via: rule.via ?? 'resolver' };
+  return { match, action, via: rule.via ?? 'resolver', ...(rule.name ? { name: rule.name } : {}) };
 }

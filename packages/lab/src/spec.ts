@@ -66,6 +66,13 @@ export interface CensorRule {
   action: CensorAction;
   /** DNS rules only: `resolver` (the ISP resolver lies) or `path` (every DNS query crossing the router). */
   via: 'resolver' | 'path';
+  /** Pharos extension (issue 5): a name a timeline's `lift` can refer to. */
+  name?: string;
+  /**
+   * Pharos extension (issue 5): the rule applies only to these probes (names from `probes:`),
+   * resolved from the file's `probes`, `asn` and `region` keys. Absent: everyone behind the router.
+   */
+  probes?: string[];
 }
 
 export interface ProbeSpec {
@@ -93,6 +100,72 @@ export interface Expectation {
   confirmed?: boolean;
 }
 
+/** Pharos extension (issue 5): one probe of a multi-probe scenario, in its own namespace. */
+export interface ProbeNode {
+  /** Unique within the scenario; also names its namespace's log files. */
+  name: string;
+  cc: string;
+  asn: number;
+  /** ISO 3166-2, e.g. AZ-FUZ. */
+  region: string;
+  /** Experiments run in a loop besides the beacon (empty: the probe only beacons). */
+  experiments: string[];
+  inputs: string[];
+}
+
+/** One step of a timeline: lift rules (by name, or all), then apply new ones. */
+export interface TimelineEntry {
+  /** Seconds since the start of the run. */
+  at: number;
+  censor: CensorRule[];
+  /** Names of rules to lift, or 'all' for every active rule. */
+  lift: string[] | 'all';
+}
+
+/** Ordinary probe churn: every `every` seconds, `probes` random probes go offline for `offline` seconds. */
+export interface ChurnSpec {
+  probes: number;
+  offline: number;
+  every: number;
+  /** Seeds the choice of probes, so a run can be repeated. */
+  seed: number;
+}
+
+/** An incident the observatory must open (and close) during a timeline run. */
+export interface IncidentExpectation {
+  /** Canonical entity (country, region, asn, platform order), e.g. `region:AZ-FUZ+asn:29049`. */
+  entity?: string;
+  type: 'Shutdown' | 'Throttle';
+  extent: 'Full network' | 'Service-based';
+  /** Services affected, compared as a set. */
+  services?: string[];
+  /** The ASNs the incident names, compared as a set. */
+  asns?: number[];
+  /** Seconds after the cut within which the server must open it. */
+  openedWithin?: number;
+  /** Seconds after the restoration within which the server must end it. */
+  closedWithin?: number;
+  /** Timeline time (s) of the cut the opening is measured from. */
+  cutAt: number;
+  /** Timeline time (s) of the restoration, when there is one. */
+  restoreAt: number | null;
+}
+
+/** Pharos extension (issue 5): several probes, the observatory server, a timeline of censor changes. */
+export interface ObservatorySpec {
+  probes: ProbeNode[];
+  timeline: TimelineEntry[];
+  churn: ChurnSpec | null;
+  /** Seconds the run lasts (probes beaconing, timeline applied, incidents watched). */
+  duration: number;
+  /** Beacon interval in seconds, also the server's detection cadence. */
+  interval: number;
+  /** Seconds between two runs of a probe's experiments. */
+  experimentEvery: number;
+  /** Expected incidents; an empty list means none may open. */
+  incidents: IncidentExpectation[];
+}
+
 export interface ScenarioSpec {
   name: string;
   description: string;
@@ -100,6 +173,10 @@ export interface ScenarioSpec {
   file: string;
   sites: SiteSpec[];
   censor: CensorRule[];
+  /** For observatory scenarios: the first of `probes`, so code that reads one probe still can. */
   probe: ProbeSpec;
+  /** Verdict expectations; empty for observatory scenarios, which state `incidents` instead. */
   expect: Expectation[];
+  /** Present when the file has `probes:` (several probes, a server, a timeline). */
+  observatory?: ObservatorySpec;
 }

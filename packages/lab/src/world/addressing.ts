@@ -13,7 +13,14 @@ export const IFACE = {
   routerInternet: 'r1',
   /** The internet's side of the internet link; every service address sits on it. */
   internet: 'n0',
+  /** With several probes: the router's side of the client namespace's link, a port of the r0 bridge. */
+  routerClientPort: 'rc',
+  /** With several probes: prefix of the router's side of each probe's link (rp0, rp1, …), bridge ports too. */
+  routerProbePort: 'rp',
 } as const;
+
+/** The first probe of a multi-probe lab is 10.O.1.3 (.1 is the router, .2 the client namespace). */
+const FIRST_PROBE_HOST = 3;
 
 export interface SiteAddresses {
   /** Every address the site is served on. */
@@ -41,6 +48,8 @@ export interface AddressPlan {
   testHelper: string;
   proxy: string;
   sites: Record<string, SiteAddresses>;
+  /** Each probe's address on the router's client bridge, by probe name (empty with one probe). */
+  probes: Record<string, string>;
 }
 
 export interface SiteAddressRequest {
@@ -62,8 +71,10 @@ function intToIp(n: number): string {
  * 10.O.16.0/20 (router .16.1, authoritative DNS .16.2, public resolver .16.3, test helper .16.4,
  * transparent proxy .16.5, sites from .17.1 upward), with O = 100 + k.
  */
-export function planAddresses(k: number, sites: SiteAddressRequest[]): AddressPlan {
+export function planAddresses(k: number, sites: SiteAddressRequest[], probes: string[] = []): AddressPlan {
   if (!Number.isInteger(k) || k < 0 || k >= MAX_LABS) throw new Error(`lab index ${k} is out of range 0..99`);
+  if (FIRST_PROBE_HOST + probes.length > 255)
+    throw new Error(`at most ${255 - FIRST_PROBE_HOST} probes in one lab`);
   const octet = 100 + k;
   const net = (c: number, d: number) => `10.${octet}.${c}.${d}`;
   const last = ipToInt(net(31, 254));
@@ -100,6 +111,7 @@ export function planAddresses(k: number, sites: SiteAddressRequest[]): AddressPl
     testHelper: net(16, 4),
     proxy: net(16, 5),
     sites: siteAddresses,
+    probes: Object.fromEntries(probes.map((name, i) => [name, net(1, FIRST_PROBE_HOST + i)])),
   };
 }
 

@@ -18,6 +18,16 @@ export interface CensorContext {
   httpInterceptions: Interception[];
 }
 
+/** The addresses of the probes a scoped rule applies to (null: everyone behind the router). */
+export function ruleSources(rule: CensorRule, plan: AddressPlan): string[] | null {
+  if (!rule.probes) return null;
+  return rule.probes.map((name) => {
+    const address = plan.probes[name];
+    if (!address) throw new Error(`the lab has no probe named ${name}`);
+    return address;
+  });
+}
+
 export interface CensorPlan {
   /** `nft -f -` input: replaces the table inet pharos atomically. */
   nft: string;
@@ -79,7 +89,8 @@ export function describeRule(rule: CensorRule): string {
           : a.kind === 'blockpage'
             ? 'blockpage'
             : a.kind;
-  return `${match} → ${action}${m.kind === 'dns_name' ? ` (via ${rule.via})` : ''}`;
+  const scope = rule.probes ? ` [for ${rule.probes.join(', ')}]` : '';
+  return `${match} → ${action}${m.kind === 'dns_name' ? ` (via ${rule.via})` : ''}${scope}`;
 }
 
 /** The addresses a `dst` target stands for: an IPv4 literal, or every address of a lab name. */
@@ -142,6 +153,12 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
     const where = `censor rule ${index + 1} (${describeRule(rule)})`;
     try {
       const { match, action } = rule;
+      // A scoped rule (issue 5) matches only its probes' traffic: their addresses as the source
+      // going out, as the destination coming back.
+      const sources = ruleSources(rule, plan);
+      const from = sources ? `ip saddr ${nftSet(sources)} ` : '';
+      const to = sources ? `ip daddr ${nftSet(sources)} ` : '';
+      const iptablesFrom = sources ? `-s ${sources.join(',')} ` : '';
       switch (match.kind) {
         case 'dns_name': {
           const name = normalizeName(match.name);
@@ -156,7 +173,12 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
           )
             routerAction = { kind: action.kind };
           else throw unsupported(action, 'dns_name');
-          router.dns.push({ name, via: rule.via, action: routerAction });
+          router.dns.push({
+            name,
+            via: rule.via,
+            action: routerAction,
+            ...(sources ? { clients: sources } : {}),
+          });
           if (rule.via === 'path') needDnsInterception = true;
           const answer = routerAction.kind === 'spoof' ? `A ${routerAction.address}` : routerAction.kind;
           description.push(
@@ -170,7 +192,7 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
         case 'host': {
           const name = normalizeName(match.name);
           const pattern = hexString(match.kind === 'sni' ? sniBytes(name) : hostBytes(name));
-          const string = `-p tcp -m string --algo bm --icase --hex-string "${pattern}"`;
+          const string = `${iptablesFrom}-p tcp -m string --algo bm --icase --hex-string "${pattern}"`;
           const what = match.kind === 'sni' ? `SNI bytes ${pattern}` : `"Host: ${name}\\r\\n"`;
           if (action.kind === 'drop') {
             filter.push(`-A PHAROS ${string} -j DROP`);
@@ -189,6 +211,7 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
               `${where}: iptables mangle string match ${what} -j CONNMARK ${mark}; nft ct mark ${mark} → htb class 1:${minor} (${action.rate}) on both router interfaces`,
             );
           } else if (action.kind === 'blockpage' && match.kind === 'host') {
+            if (sources) throw new Error('a blockpage cannot be scoped to some probes');
             router.blockpages.push({ host: name, html: action.html });
             needHttpInterception = true;
             description.push(
@@ -204,8 +227,8 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
             throw new Error(`port ${port} is not a port number`);
           // Forwarded packets match on their destination; packets DNAT-ed to a router interceptor
           // (input chain) on their original destination.
-          const forward = `ip daddr ${set}`;
-          const input = `iifname "${R0}" ct status dnat ct original ip daddr ${set}`;
+          const forward = `${from}ip daddr ${set}`;
+          const input = `iifname "${R0}" ${from}ct status dnat ct original ip daddr ${set}`;
           const add = (forwardTail: string, inputTail: string) => {
             chains.forward.push(`${forward} ${forwardTail}`);
             chains.input.push(`${input} ${inputTail}`);
@@ -238,13 +261,13 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
             const { minor } = newClass(action.rate);
             const sport = port === undefined ? '' : ` meta l4proto { tcp, udp } th sport ${port}`;
             const dport = port === undefined ? '' : ` meta l4proto { tcp, udp } th dport ${port}`;
-            postrouting.push(`oifname "${R0}" ip saddr ${set}${sport} meta priority set 1:${minor}`);
-            postrouting.push(`oifname "${R1}" ip daddr ${set}${dport} meta priority set 1:${minor}`);
+            postrouting.push(`oifname "${R0}" ${to}ip saddr ${set}${sport} meta priority set 1:${minor}`);
+            postrouting.push(`oifname "${R1}" ${from}ip daddr ${set}${dport} meta priority set 1:${minor}`);
             description.push(`${where}: nft postrouting by address → htb class 1:${minor} (${action.rate})`);
           } else if (action.kind === 'loss') {
             if (port !== undefined) throw new Error('loss on a dst applies to every port: leave port out');
             const test = lossTest(action.percent);
-            chains.forward.push(`ip daddr ${set} ${test} drop`, `ip saddr ${set} ${test} drop`);
+            chains.forward.push(`${from}ip daddr ${set} ${test} drop`, `${to}ip saddr ${set} ${test} drop`);
             description.push(
               `${where}: nft forward ${test} drop, both directions (TCP segmentation offload off on the hosts)`,
             );
@@ -252,6 +275,10 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
           break;
         }
         case 'all': {
+          if (sources) {
+            planScopedAll(action, sources, where);
+            break;
+          }
           if (action.kind === 'drop') {
             chains.forward.push('drop');
             chains.input.push(`iifname { "${R0}", "${R1}" } drop`);
@@ -284,6 +311,38 @@ export function planCensor(rules: CensorRule[], context: CensorContext): CensorP
       throw new Error(`${where}: ${error instanceof Error ? error.message : String(error)}`);
     }
   });
+
+  /** `all` for some probes only: their traffic both ways; the router stays up for everyone else. */
+  function planScopedAll(action: CensorAction, sources: string[], where: string): void {
+    const set = nftSet(sources);
+    const out = `ip saddr ${set}`;
+    const back = `ip daddr ${set}`;
+    if (action.kind === 'drop') {
+      chains.forward.push(`${out} drop`, `${back} drop`);
+      chains.input.push(`iifname "${R0}" ${out} drop`);
+      output.push(`oifname "${R0}" ${back} drop`);
+      description.push(
+        `${where}: nft drop of ${set} in forward (both ways), and to/from the router (their ISP resolver goes dark)`,
+      );
+    } else if (action.kind === 'reset') {
+      chains.forward.push(`${out} meta l4proto tcp reject with tcp reset`, `${out} reject`);
+      chains.input.push(
+        `iifname "${R0}" ${out} meta l4proto tcp reject with tcp reset`,
+        `iifname "${R0}" ${out} reject`,
+      );
+      description.push(`${where}: nft reject from ${set} with tcp reset (ICMP for the rest)`);
+    } else if (action.kind === 'throttle') {
+      checkRate(action.rate);
+      const { minor } = newClass(action.rate);
+      postrouting.push(`oifname "${R0}" ${back} meta priority set 1:${minor}`);
+      postrouting.push(`oifname "${R1}" ${out} meta priority set 1:${minor}`);
+      description.push(`${where}: nft postrouting ${set} → htb class 1:${minor} (${action.rate})`);
+    } else if (action.kind === 'loss') {
+      const test = lossTest(action.percent);
+      chains.forward.push(`${out} ${test} drop`, `${back} ${test} drop`);
+      description.push(`${where}: nft forward ${set} ${test} drop, both directions`);
+    } else throw unsupported(action, 'all');
+  }
 
   const router0 = plan.router;
   if (needDnsInterception) {

@@ -55,6 +55,8 @@ export interface DnsRule {
   name: string;
   via: 'resolver' | 'path';
   action: DnsRuleAction;
+  /** Issue 5: only queries from these addresses (a rule scoped to some probes); absent: everyone. */
+  clients?: string[];
 }
 
 export interface BlockpageRule {

@@ -3,10 +3,13 @@ import type { DnsRule } from './config.js';
 import { buildResponse, questionOf } from './dns-wire.js';
 import { normalizeName } from './names.js';
 
-/** The first rule that matches the question's exact name, among RULES. */
-export function matchDnsRule(rules: DnsRule[], query: DecodedPacket): DnsRule | undefined {
+/** The first rule that matches the question's exact name (and the asking client, for scoped rules), among RULES. */
+export function matchDnsRule(rules: DnsRule[], query: DecodedPacket, client?: string): DnsRule | undefined {
   const name = normalizeName(questionOf(query).name);
-  return rules.find((rule) => rule.name === name);
+  return rules.find(
+    (rule) =>
+      rule.name === name && (!rule.clients || (client !== undefined && rule.clients.includes(client))),
+  );
 }
 
 /**

@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdirSync, openSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CensorRule, SiteSpec } from '../spec.js';
@@ -19,6 +19,7 @@ import {
   namespaceNames,
   namespacePids,
   namespacePidsSync,
+  probePort,
   removeNetnsEtc,
   writeNetnsEtc,
 } from './namespaces.js';
@@ -42,6 +43,20 @@ export interface LabOptions {
   log?: (line: string) => void;
   /** The platform and app stand-ins in the default internet (default true). */
   standIns?: boolean;
+  /**
+   * Issue 5: several probes, each in its own namespace (phx<k>-p<i>) on a bridge behind the ISP
+   * router, at 10.K.1.3 upward. Censor rules may then be scoped to some of them.
+   */
+  probes?: string[];
+}
+
+/** A long-running process inside the lab (a server, a probe's beacon); its output goes to a file. */
+export interface LabProcess {
+  readonly pid: number | undefined;
+  /** Resolves with the exit code (null: killed) when it ends. */
+  readonly exited: Promise<number | null>;
+  /** SIGTERM, then SIGKILL after a grace period; resolves once it is gone. */
+  stop(graceMs?: number): Promise<void>;
 }
 
 export interface LabAddresses {
@@ -53,8 +68,18 @@ export interface LabAddresses {
   proxy: string;
   /** Every address of every site (both halves for geo-DNS sites). */
   sites: Record<string, string[]>;
+  /** Issue 5: each probe's address, by name (empty unless the lab has several probes). */
+  probes: Record<string, string>;
   /** The authoritative DNS server (not an address the probe is told about). */
   authoritative: string;
+}
+
+export interface RunInOptions {
+  timeoutMs?: number;
+  env?: NodeJS.ProcessEnv;
+  onStderr?: (chunk: string) => void;
+  /** Kills the command (and everything it started) when aborted. */
+  signal?: AbortSignal;
 }
 
 export interface RunResult {
@@ -79,10 +104,16 @@ export interface LabHandle {
   /** What the app and platform experiments need besides probeNetworkArgs: --catalog, --asn-table. */
   readonly appProbeArgs: string[];
   /** Run a command inside the client (probe) namespace; resolves when it exits (code null: killed on timeout). */
-  runInClient(
-    argv: string[],
-    options?: { timeoutMs?: number; env?: NodeJS.ProcessEnv; onStderr?: (chunk: string) => void },
-  ): Promise<RunResult>;
+  runInClient(argv: string[], options?: RunInOptions): Promise<RunResult>;
+  /** Run a command inside one probe's namespace (labs with several probes). */
+  runInProbe(probe: string, argv: string[], options?: RunInOptions): Promise<RunResult>;
+  /**
+   * Start a long-running process in the internet namespace or in a probe's, its stdout and stderr
+   * appended to LOGFILE; it is killed with the lab at teardown.
+   */
+  startProcess(where: { probe: string } | 'internet', argv: string[], logFile: string): LabProcess;
+  /** Take a probe's link down (it is offline: no carrier, nothing gets through) or bring it back. */
+  setProbeOnline(probe: string, online: boolean): Promise<void>;
   /** Replace the censor's rules (kernel rules and DNS behaviour). */
   applyCensor(rules: CensorRule[]): Promise<void>;
   /** Kill the lab's processes, delete its namespaces and files. Idempotent. */
@@ -114,6 +145,14 @@ export function worldSites(sites: SiteSpec[], options: { standIns?: boolean } = 
   return [...byHost.values()];
 }
 
+/**
+ * Throws what planCensor would say about RULES in a lab with these sites and probes, without
+ * building one (a timeline's later rule sets are checked before the run starts).
+ */
+export function checkCensorRules(sites: WorldSite[], probes: string[], rules: CensorRule[]): void {
+  planCensor(rules, interceptions(planAddresses(0, sites, probes), sites));
+}
+
 /** Where the router's interceptors listen: one local port per original destination. */
 export function interceptions(plan: AddressPlan, sites: SiteSpec[]): CensorContext {
   const dnsInterceptions: Interception[] = [
@@ -127,7 +166,7 @@ export function interceptions(plan: AddressPlan, sites: SiteSpec[]): CensorConte
 }
 
 /** The compiled twin of a world module (tests run from the TypeScript sources; children run compiled code). */
-function childScript(name: 'services-main' | 'router-main'): string {
+export function childScript(name: 'services-main' | 'router-main' | 'incident-watch-main'): string {
   const here = fileURLToPath(import.meta.url);
   const compiled = here.endsWith('.js')
     ? join(dirname(here), `${name}.js`)
@@ -175,9 +214,10 @@ class Lab implements LabHandle, LiveLab {
     private readonly plan: AddressPlan,
     private readonly sites: WorldSite[],
     private readonly log: (line: string) => void,
+    private readonly probeNames: string[] = [],
   ) {
     this.id = `phx${k}`;
-    this.namespaces = namespaceNames(k);
+    this.namespaces = namespaceNames(k, probeNames);
     this.context = interceptions(plan, sites);
     this.addresses = {
       probe: plan.probe,
@@ -188,6 +228,7 @@ class Lab implements LabHandle, LiveLab {
       proxy: plan.proxy,
       authoritative: plan.authoritative,
       sites: Object.fromEntries(Object.entries(plan.sites).map(([host, a]) => [host, a.all])),
+      probes: { ...plan.probes },
     };
   }
 
@@ -305,14 +346,74 @@ class Lab implements LabHandle, LiveLab {
     for (const line of rates.description) this.log(`lab ${this.id}: ${line}`);
   }
 
-  runInClient(
-    argv: string[],
-    options: { timeoutMs?: number; env?: NodeJS.ProcessEnv; onStderr?: (chunk: string) => void } = {},
-  ): Promise<RunResult> {
+  runInClient(argv: string[], options: RunInOptions = {}): Promise<RunResult> {
+    return this.runIn(this.namespaces.client, argv, options);
+  }
+
+  runInProbe(probe: string, argv: string[], options: RunInOptions = {}): Promise<RunResult> {
+    const namespace = this.namespaces.probes[probe];
+    if (!namespace) return Promise.reject(new Error(`lab ${this.id} has no probe named ${probe}`));
+    return this.runIn(namespace, argv, options);
+  }
+
+  startProcess(where: { probe: string } | 'internet', argv: string[], logFile: string): LabProcess {
+    if (this.closed) throw new Error(`lab ${this.id} is torn down`);
+    const namespace = where === 'internet' ? this.namespaces.internet : this.namespaces.probes[where.probe];
+    if (!namespace)
+      throw new Error(`lab ${this.id} has no probe named ${(where as { probe: string }).probe}`);
+    const fd = openSync(logFile, 'a');
+    let child: ChildProcess;
+    try {
+      child = spawn('ip', ['netns', 'exec', namespace, ...argv], {
+        stdio: ['ignore', fd, fd],
+        detached: true, // its own process group: stop() and teardown reach everything it started
+      });
+    } finally {
+      closeSync(fd);
+    }
+    this.clients.add(child);
+    const exited = new Promise<number | null>((resolveExit) => {
+      child.on('error', (error) => {
+        this.clients.delete(child);
+        this.log(`lab ${this.id}: cannot start ${argv[0]}: ${error.message}`);
+        resolveExit(null);
+      });
+      child.on('exit', (code) => {
+        this.clients.delete(child);
+        resolveExit(code);
+      });
+    });
+    return {
+      pid: child.pid,
+      exited,
+      stop: async (graceMs = 5000) => {
+        if (child.exitCode !== null || child.signalCode !== null || child.pid === undefined) return;
+        try {
+          process.kill(-child.pid, 'SIGTERM');
+        } catch {
+          return;
+        }
+        const timer = setTimeout(() => killGroup(child), graceMs);
+        await exited;
+        clearTimeout(timer);
+      },
+    };
+  }
+
+  async setProbeOnline(probe: string, online: boolean): Promise<void> {
+    const index = this.probeNames.indexOf(probe);
+    if (index < 0) throw new Error(`lab ${this.id} has no probe named ${probe}`);
+    // The router's end goes down: the probe's own link loses its carrier but keeps its address
+    // and routes, as a phone that loses its signal does.
+    await run(['ip', '-n', this.namespaces.router, 'link', 'set', probePort(index), online ? 'up' : 'down']);
+    this.log(`lab ${this.id}: probe ${probe} ${online ? 'back online' : 'offline'}`);
+  }
+
+  private runIn(namespace: string, argv: string[], options: RunInOptions): Promise<RunResult> {
     if (this.closed) return Promise.reject(new Error(`lab ${this.id} is torn down`));
     if (argv.length === 0) return Promise.reject(new Error('runInClient needs a command'));
     return new Promise((resolvePromise, reject) => {
-      const child = spawn('ip', ['netns', 'exec', this.namespaces.client, ...argv], {
+      const child = spawn('ip', ['netns', 'exec', namespace, ...argv], {
         env: options.env ?? process.env,
         stdio: ['ignore', 'pipe', 'pipe'],
         detached: true, // its own process group, so a timeout or teardown kills everything it started
@@ -329,6 +430,10 @@ class Lab implements LabHandle, LiveLab {
       });
       const timer =
         options.timeoutMs === undefined ? undefined : setTimeout(() => killGroup(child), options.timeoutMs);
+      const onAbort = () => killGroup(child);
+      if (options.signal?.aborted) onAbort();
+      else options.signal?.addEventListener('abort', onAbort, { once: true });
+      child.on('exit', () => options.signal?.removeEventListener('abort', onAbort));
       child.on('error', (error) => {
         clearTimeout(timer);
         this.clients.delete(child);
@@ -364,7 +469,9 @@ class Lab implements LabHandle, LiveLab {
       // internet) send one segment per packet while a loss rule is active.
       const segs = plan.perSegment ? 1 : 65535;
       await Promise.all([
-        run(['ip', '-n', this.namespaces.client, 'link', 'set', IFACE.client, 'gso_max_segs', String(segs)]),
+        ...[this.namespaces.client, ...Object.values(this.namespaces.probes)].map((namespace) =>
+          run(['ip', '-n', namespace, 'link', 'set', IFACE.client, 'gso_max_segs', String(segs)]),
+        ),
         run([
           'ip',
           '-n',
@@ -452,9 +559,10 @@ export async function createLab(options: LabOptions): Promise<LabHandle> {
   const log = options.log ?? (() => {});
   await preflight();
   const sites = worldSites(options.sites, { standIns: options.standIns ?? true });
+  const probes = options.probes ?? [];
   // Check the rules and site rates before building anything (any lab index gives the same verdict).
-  planCensor(options.censor, interceptions(planAddresses(0, sites), sites));
-  planSiteRates(sites, planAddresses(0, sites));
+  checkCensorRules(sites, probes, options.censor);
+  planSiteRates(sites, planAddresses(0, sites, probes));
   const stale = await cleanupStaleLabs();
   if (stale > 0) log(`removed ${stale} stale lab(s) left behind by processes that died`);
   const workDir = resolve(options.workDir);
@@ -462,7 +570,7 @@ export async function createLab(options: LabOptions): Promise<LabHandle> {
   const { k } = await claimIndex(workDir);
   let lab: Lab;
   try {
-    lab = new Lab(k, workDir, planAddresses(k, sites), sites, log);
+    lab = new Lab(k, workDir, planAddresses(k, sites, probes), sites, log, probes);
   } catch (error) {
     releaseIndex(k);
     throw error;

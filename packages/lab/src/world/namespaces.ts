@@ -8,18 +8,35 @@ export interface LabNamespaces {
   client: string;
   router: string;
   internet: string;
+  /** With several probes: each probe's own namespace (phx<k>-p<i>), by probe name. */
+  probes: Record<string, string>;
 }
 
-/** phx<k>-cli, phx<k>-rtr, phx<k>-net: the only namespaces the lab creates. */
-export const NAMESPACE_PATTERN = /^phx(\d+)-(cli|rtr|net)$/;
+/** phx<k>-cli, phx<k>-rtr, phx<k>-net and phx<k>-p<i>: the only namespaces the lab creates. */
+export const NAMESPACE_PATTERN = /^phx(\d+)-(cli|rtr|net|p\d+)$/;
 export const NETNS_ETC = '/etc/netns';
 
-export function namespaceNames(k: number): LabNamespaces {
-  return { client: `phx${k}-cli`, router: `phx${k}-rtr`, internet: `phx${k}-net` };
+export function namespaceNames(k: number, probes: string[] = []): LabNamespaces {
+  return {
+    client: `phx${k}-cli`,
+    router: `phx${k}-rtr`,
+    internet: `phx${k}-net`,
+    probes: Object.fromEntries(probes.map((name, i) => [name, `phx${k}-p${i}`])),
+  };
 }
 
 export function namespaceList(ns: LabNamespaces): string[] {
-  return [ns.client, ns.router, ns.internet];
+  return [ns.client, ns.router, ns.internet, ...Object.values(ns.probes)];
+}
+
+/** Of NAMES, those that belong to lab k (its three namespaces and its probes'). */
+export function namespacesOfLab(k: number, names: string[]): string[] {
+  return names.filter((n) => Number(NAMESPACE_PATTERN.exec(n)?.[1] ?? -1) === k);
+}
+
+/** The router's side of probe i's link. */
+export function probePort(i: number): string {
+  return `${IFACE.routerProbePort}${i}`;
 }
 
 /** The names of every network namespace on the machine (`ip netns list`). */
@@ -49,13 +66,29 @@ export async function createNetwork(ns: LabNamespaces, plan: AddressPlan): Promi
       .map((n) => `netns add ${n}\n`)
       .join(''),
   });
+  const probes = Object.entries(ns.probes);
+  // Several probes: the router's client side is a bridge named like the single link's end (r0), so
+  // every rule written for r0 covers all of them; each probe's link is a port of it.
+  const bridged = probes.length > 0;
+  if (bridged)
+    await batch(ns.router, [`link add ${IFACE.routerClient} type bridge forward_delay 0 stp_state 0`]);
+  const clientPeer = bridged ? IFACE.routerClientPort : IFACE.routerClient;
   const client = [
     'link set lo up',
-    `link add ${IFACE.client} type veth peer name ${IFACE.routerClient} netns ${ns.router}`,
+    `link add ${IFACE.client} type veth peer name ${clientPeer} netns ${ns.router}`,
     `addr add ${plan.probe}/${plan.clientPrefix} dev ${IFACE.client}`,
     `link set ${IFACE.client} up`,
     `route add default via ${plan.router}`,
   ];
+  const probeLinks = probes.map(([name, namespace], i) =>
+    batch(namespace, [
+      'link set lo up',
+      `link add ${IFACE.client} type veth peer name ${probePort(i)} netns ${ns.router}`,
+      `addr add ${plan.probes[name]}/${plan.clientPrefix} dev ${IFACE.client}`,
+      `link set ${IFACE.client} up`,
+      `route add default via ${plan.router}`,
+    ]),
+  );
   const internet = [
     'link set lo up',
     `link add ${IFACE.internet} type veth peer name ${IFACE.routerInternet} netns ${ns.router}`,
@@ -63,9 +96,16 @@ export async function createNetwork(ns: LabNamespaces, plan: AddressPlan): Promi
     `link set ${IFACE.internet} up`,
     `route add default via ${plan.routerInternet}`,
   ];
-  await Promise.all([batch(ns.client, client), batch(ns.internet, internet)]);
+  await Promise.all([batch(ns.client, client), batch(ns.internet, internet), ...probeLinks]);
+  const ports = bridged
+    ? [IFACE.routerClientPort, ...probes.map((_, i) => probePort(i))].flatMap((port) => [
+        `link set ${port} master ${IFACE.routerClient}`,
+        `link set ${port} up`,
+      ])
+    : [];
   await batch(ns.router, [
     'link set lo up',
+    ...ports,
     `addr add ${plan.router}/${plan.clientPrefix} dev ${IFACE.routerClient}`,
     `addr add ${plan.routerInternet}/${plan.internetPrefix} dev ${IFACE.routerInternet}`,
     `link set ${IFACE.routerClient} up`,
@@ -102,6 +142,7 @@ export function writeNetnsEtc(ns: LabNamespaces, plan: AddressPlan): void {
     [ns.client]: plan.ispResolver,
     [ns.router]: plan.authoritative,
     [ns.internet]: plan.publicResolver,
+    ...Object.fromEntries(Object.values(ns.probes).map((n) => [n, plan.ispResolver])),
   };
   for (const [name, resolver] of Object.entries(resolvers)) {
     const dir = join(NETNS_ETC, name);

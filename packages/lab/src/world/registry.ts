@@ -15,6 +15,7 @@ import {
   namespaceList,
   namespaceNames,
   namespacePidsSync,
+  namespacesOfLab,
   removeNetnsEtc,
 } from './namespaces.js';
 
@@ -108,8 +109,8 @@ export function releaseIndex(k: number): void {
   }
 }
 
-function killNamespaceProcesses(k: number): void {
-  for (const name of namespaceList(namespaceNames(k))) {
+function killNamespaceProcesses(names: string[]): void {
+  for (const name of names) {
     for (const pid of namespacePidsSync(name)) {
       try {
         process.kill(pid, 'SIGKILL');
@@ -151,8 +152,15 @@ export async function cleanupStaleLabs(): Promise<number> {
     if (mine.has(k)) continue;
     const owner = readOwner(k);
     if (owner && ownerAlive(owner.record)) continue;
-    killNamespaceProcesses(k);
-    const names = namespaceList(namespaceNames(k));
+    // The three fixed namespaces, and any probe namespaces (phx<k>-p<i>) the lab had.
+    const names = [
+      ...new Set([
+        ...namespaceList(namespaceNames(k)),
+        ...namespacesOfLab(k, namespaces),
+        ...namespacesOfLab(k, etc),
+      ]),
+    ];
+    killNamespaceProcesses(names.filter((n) => namespaces.includes(n)));
     await deleteNamespaces(names.filter((n) => namespaces.includes(n)));
     removeNetnsEtc(names);
     // Only remove the pid file if it is still the stale one (another process may just have claimed k).

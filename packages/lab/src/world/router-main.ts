@@ -30,10 +30,10 @@ async function main(): Promise<void> {
   let rules: RouterRules = config.rules;
 
   // The ISP resolver: every DNS rule applies here (an on-path censor sees its queries too).
-  await serveDns(config.ispResolver, 53, async (message) => {
+  await serveDns(config.ispResolver, 53, async (message, remote) => {
     const query = parseQuery(message);
     if (!query) return null;
-    const rule = matchDnsRule(rules.dns, query);
+    const rule = matchDnsRule(rules.dns, query, remote.address);
     if (rule) return censoredAnswer(rule, query);
     const answer = await forwardUdp({ address: config.authoritative, port: 53 }, message, {
       timeoutMs: UPSTREAM_TIMEOUT_MS,
@@ -45,12 +45,13 @@ async function main(): Promise<void> {
 
   // The on-path censor: answers `via: path` rules, passes everything else to the original destination.
   for (const interception of config.dnsInterceptions) {
-    await serveDns(config.ispResolver, interception.port, async (message) => {
+    await serveDns(config.ispResolver, interception.port, async (message, remote) => {
       const query = parseQuery(message);
       const rule = query
         ? matchDnsRule(
             rules.dns.filter((r) => r.via === 'path'),
             query,
+            remote.address,
           )
         : undefined;
       if (query && rule) return censoredAnswer(rule, query);

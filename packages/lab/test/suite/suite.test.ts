@@ -1,6 +1,7 @@
 /**
  * The whole scenario suite in the real lab: every verdict the probe reaches inside the lab must be
- * the one its scenario states. Needs root (namespaces, nftables); outside CI a non-root run skips
+ * the one its scenario states, and in timeline scenarios the observatory running inside the lab must
+ * open (and close) the incidents the scenario states and no other. Needs root (namespaces, nftables); outside CI a non-root run skips
  * with a message, under CI it fails.
  */
 import path from 'node:path';
@@ -33,6 +34,19 @@ suite('lab scenario suite', () => {
   }, 1_800_000);
 
   for (const spec of specs) {
+    if (spec.observatory) {
+      // A timeline scenario: the incidents the observatory opened, each expected one in time and
+      // nothing else (docs/lab.md, "Timelines").
+      it(`${spec.name}: incidents`, () => {
+        const r = byScenario.get(spec.name);
+        expect(r, 'the scenario did not run').toBeDefined();
+        const failed = r!.results
+          .filter((x) => !x.pass)
+          .map((x) => `${x.input}: ${x.error ?? 'did not hold'}`);
+        expect(failed, `record: ${r!.results[0]?.measurement}`).toEqual([]);
+      });
+      continue;
+    }
     for (const e of spec.expect) {
       const what =
         e.experiment === 'web_connectivity' ? e.input : [e.experiment, e.input].filter(Boolean).join(' ');

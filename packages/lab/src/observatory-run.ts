@@ -1,0 +1,406 @@
+/**
+ * Running a timeline scenario (docs/lab.md, "Timelines"): one lab with a namespace per probe, the
+ * observatory server (`pharos serve`) in the lab's internet, every probe beaconing to it (and
+ * running its experiments in a loop), the timeline's censor changes and the churn carried out at
+ * their times, and the incidents the server opened judged against the scenario's.
+ */
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { formatSeconds } from './duration.js';
+import { type IncidentPoll, judgeIncidents, type ObservedIncident } from './incident-check.js';
+import { type ExpectationResult, probeCliPath, type RunOptions, type ScenarioResult } from './runner.js';
+import type { ObservatorySpec, ProbeNode, ScenarioSpec } from './spec.js';
+import { type AppliedEvent, planSchedule, realClock, runSchedule, type ScheduledEvent } from './timeline.js';
+import {
+  checkCensorRules,
+  childScript,
+  createLab,
+  type LabHandle,
+  type LabProcess,
+  worldSites,
+} from './world/lab.js';
+
+/** The observatory's CLI (`pharos`), as installed from the workspace. */
+export function serverCliPath(): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.resolve('@pharos/server'))), 'cli.js');
+}
+
+export const SERVER_PORT = 8080;
+export const INCIDENTS_PATH = 'api/v1/incidents';
+const POLL_MS = 1000;
+const SERVER_START_TIMEOUT_MS = 60_000;
+
+/** What the server's `--locator FILE` is given: each probe's address (a /32) → its country and ASN. */
+export function locatorTable(
+  probes: ProbeNode[],
+  addresses: Record<string, string>,
+): Record<string, { cc: string; asn: number }> {
+  return Object.fromEntries(probes.map((p) => [`${addresses[p.name]}/32`, { cc: p.cc, asn: p.asn }]));
+}
+
+/** `pharos serve` as the lab runs it: detection at the beacon interval, lab addresses located by the table. */
+export function serverArgs(o: {
+  dataDir: string;
+  host: string;
+  interval: number;
+  locatorFile: string;
+}): string[] {
+  return [
+    'serve',
+    '--data',
+    o.dataDir,
+    '--host',
+    o.host,
+    '--port',
+    String(SERVER_PORT),
+    '--beacon-interval',
+    formatSeconds(o.interval),
+    '--detect-every',
+    formatSeconds(o.interval),
+    '--locator',
+    o.locatorFile,
+    '--log',
+  ];
+}
+
+/** `pharos-probe beacon` for one probe. */
+export function beaconArgs(
+  probe: ProbeNode,
+  o: { collector: string; interval: number; stateDir: string },
+): string[] {
+  return [
+    'beacon',
+    '--collector',
+    o.collector,
+    '--interval',
+    formatSeconds(o.interval),
+    '--region',
+    probe.region,
+    '--cc',
+    probe.cc,
+    '--asn',
+    String(probe.asn),
+    '--state-dir',
+    o.stateDir,
+  ];
+}
+
+/** One round of a probe's experiments, uploaded to the observatory as they finish. */
+export function experimentArgs(
+  probe: ProbeNode,
+  o: { collector: string; stateDir: string; output: string; networkArgs: string[]; appArgs: string[] },
+): string[] {
+  const others = probe.experiments.filter((x) => x !== 'web_connectivity');
+  return [
+    'run',
+    ...(probe.experiments.length === 1 && probe.experiments[0] === 'web_connectivity'
+      ? []
+      : probe.experiments.flatMap((x) => ['--experiment', x])),
+    ...probe.inputs.flatMap((input) => ['--input', input]),
+    '--collector',
+    o.collector,
+    '--state-dir',
+    o.stateDir,
+    '--output',
+    o.output,
+    '--probe-cc',
+    probe.cc,
+    '--probe-asn',
+    `AS${probe.asn}`,
+    '--timeout',
+    '3',
+    '--upload-timeout',
+    '5',
+    '--quiet',
+    ...o.networkArgs,
+    ...(others.length > 0 ? o.appArgs : []),
+  ];
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return realClock(0).sleep(ms, signal);
+}
+
+/** Waits until the server's log says it listens, or fails with the log's tail. */
+async function waitForServer(logFile: string, server: LabProcess): Promise<void> {
+  let exitCode: number | null | undefined;
+  void server.exited.then((code) => {
+    exitCode = code;
+  });
+  const deadline = Date.now() + SERVER_START_TIMEOUT_MS;
+  while (Date.now() < deadline) {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    if (log.includes('listening on')) return;
+    if (exitCode !== undefined)
+      throw new Error(
+        `pharos serve exited (${exitCode}) before listening: ${log.trim().split('\n').slice(-4).join(' | ')}`,
+      );
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  throw new Error(`pharos serve did not listen within ${SERVER_START_TIMEOUT_MS / 1000}s (see ${logFile})`);
+}
+
+/** The incidents API's answers, from the watcher's file. */
+export function readPolls(text: string, startMs: number): IncidentPoll[] {
+  const polls: IncidentPoll[] = [];
+  for (const line of text.split('\n')) {
+    if (!line.trim()) continue;
+    let row: { t: number; path: string; status: number | null; body?: unknown; error?: string };
+    try {
+      row = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (row.path !== INCIDENTS_PATH) continue;
+    const at = (row.t - startMs) / 1000;
+    const list = (row.body as { incidents?: unknown } | null)?.incidents;
+    if (row.status === 200 && Array.isArray(list)) polls.push({ at, incidents: list as ObservedIncident[] });
+    else
+      polls.push({
+        at,
+        error:
+          row.status === null
+            ? (row.error ?? 'no answer')
+            : `HTTP ${row.status}${row.error ? ` (${row.error})` : ''}`,
+      });
+  }
+  return polls;
+}
+
+/** Beacons the server took and refused, counted from its request log (`--log`, pino JSON lines). */
+export function beaconCounts(serverLog: string): { accepted: number; refused: number } {
+  let accepted = 0;
+  let refused = 0;
+  for (const line of serverLog.split('\n')) {
+    if (!line.includes('/api/v1/beacons')) continue;
+    const code = /"statusCode":(\d{3})/.exec(line)?.[1];
+    if (!code) continue;
+    if (code.startsWith('2')) accepted++;
+    else refused++;
+  }
+  return { accepted, refused };
+}
+
+export async function runObservatoryScenario(
+  spec: ScenarioSpec,
+  options: RunOptions,
+): Promise<ScenarioResult> {
+  const observatory = spec.observatory as ObservatorySpec;
+  const started = Date.now();
+  const workDir = path.join(options.outDir, spec.name);
+  await mkdir(workDir, { recursive: true });
+  const log = options.log ?? (() => {});
+  const recordFile = path.join(workDir, 'timeline.json');
+  const finish = (results: ExpectationResult[]): ScenarioResult => ({
+    scenario: spec.name,
+    file: spec.file,
+    seconds: (Date.now() - started) / 1000,
+    results,
+  });
+  const failAll = (error: string): ScenarioResult =>
+    finish(
+      (observatory.incidents.length > 0 ? observatory.incidents : [null]).map((e) => ({
+        scenario: spec.name,
+        experiment: 'incident',
+        input: e ? (e.entity ?? `${e.type} ${e.extent}`) : 'no incident',
+        pass: false,
+        expected: {},
+        got: null,
+        measurement: null,
+        error,
+      })),
+    );
+
+  const probeNames = observatory.probes.map((p) => p.name);
+  const events = planSchedule(observatory, spec.censor);
+  let lab: LabHandle | undefined;
+  const stopLoops = new AbortController();
+  const processes: LabProcess[] = [];
+  try {
+    // Every rule set the timeline will give the router is checked before anything is built.
+    const sites = worldSites(spec.sites);
+    for (const e of events) if (e.kind === 'censor') checkCensorRules(sites, probeNames, e.rules);
+
+    lab = await createLab({
+      sites: spec.sites,
+      censor: spec.censor,
+      workDir: path.join(workDir, 'lab'),
+      probes: probeNames,
+      log,
+    });
+    const theLab = lab;
+    const host = lab.addresses.testHelper;
+    const collector = `http://${host}:${SERVER_PORT}/`;
+    const locatorFile = path.join(workDir, 'locator.json');
+    await writeFile(
+      locatorFile,
+      `${JSON.stringify(locatorTable(observatory.probes, lab.addresses.probes), null, 2)}\n`,
+    );
+
+    const serverLog = path.join(workDir, 'server.log');
+    const argv = [
+      process.execPath,
+      serverCliPath(),
+      ...serverArgs({
+        dataDir: path.join(workDir, 'server'),
+        host,
+        interval: observatory.interval,
+        locatorFile,
+      }),
+    ];
+    await writeFile(serverLog, `$ ${argv.join(' ')}\n`);
+    const server = lab.startProcess('internet', argv, serverLog);
+    processes.push(server);
+    await waitForServer(serverLog, server);
+
+    const pollFile = path.join(workDir, 'incidents.jsonl');
+    const watcher = lab.startProcess(
+      'internet',
+      [
+        process.execPath,
+        childScript('incident-watch-main'),
+        collector,
+        pollFile,
+        String(POLL_MS),
+        INCIDENTS_PATH,
+      ],
+      path.join(workDir, 'watch.log'),
+    );
+    processes.push(watcher);
+
+    // t = 0: the probes start beaconing; the timeline counts from here.
+    const startMs = Date.now();
+    const probeCli = probeCliPath();
+    for (const probe of observatory.probes) {
+      const stateDir = path.join(workDir, 'probes', probe.name);
+      await mkdir(stateDir, { recursive: true });
+      const beaconLog = path.join(workDir, 'probes', `${probe.name}.beacon.log`);
+      const beaconArgv = [
+        process.execPath,
+        probeCli,
+        ...beaconArgs(probe, { collector, interval: observatory.interval, stateDir }),
+      ];
+      await writeFile(beaconLog, `$ ${beaconArgv.join(' ')}\n`);
+      processes.push(lab.startProcess({ probe: probe.name }, beaconArgv, beaconLog));
+    }
+    const loops = observatory.probes
+      .filter((p) => p.experiments.length > 0)
+      .map((probe) =>
+        experimentLoop(theLab, probe, {
+          collector,
+          every: observatory.experimentEvery,
+          dir: path.join(workDir, 'probes'),
+          probeCli,
+          signal: stopLoops.signal,
+        }),
+      );
+
+    const clock = realClock(startMs);
+    log(`${spec.name}: timeline started (${events.length} events over ${observatory.duration}s)`);
+    const applied = await runSchedule(
+      events,
+      async (event: ScheduledEvent) => {
+        if (event.kind === 'censor') await theLab.applyCensor(event.rules);
+        else await theLab.setProbeOnline(event.probe, event.kind === 'online');
+        log(`${spec.name}: t=${(clock.now() / 1000).toFixed(1)}s ${event.description}`);
+      },
+      clock,
+      options.signal,
+    );
+    await clock.sleep(observatory.duration * 1000 - clock.now(), options.signal);
+
+    stopLoops.abort();
+    await Promise.all(loops);
+    await Promise.all(processes.map((p) => p.stop()));
+
+    const polls = readPolls(await readFile(pollFile, 'utf8').catch(() => ''), startMs);
+    const beacons = beaconCounts(await readFile(serverLog, 'utf8').catch(() => ''));
+    const appliedAt = (planned: number) =>
+      applied.find((a) => a.event.kind === 'censor' && a.plannedAt === planned)?.appliedAt ?? planned;
+    await writeFile(
+      recordFile,
+      `${JSON.stringify({ start: new Date(startMs).toISOString(), events: applied.map(describeApplied), beacons, polls: polls.length }, null, 2)}\n`,
+    );
+    log(
+      `${spec.name}: the server took ${beacons.accepted} beacons and refused ${beacons.refused}; ${polls.length} incident polls`,
+    );
+    const failedEvents = applied.filter((a) => a.error);
+    const verdicts = judgeIncidents(observatory.incidents, polls, startMs, appliedAt);
+    const results: ExpectationResult[] = verdicts.map((v) => ({
+      scenario: spec.name,
+      experiment: 'incident',
+      input: v.label,
+      pass: v.pass && failedEvents.length === 0,
+      expected: v.expected,
+      got: v.got,
+      measurement: recordFile,
+      ...(v.error || failedEvents.length
+        ? {
+            error: [
+              v.error,
+              ...failedEvents.map((f) => `timeline step at ${f.plannedAt}s failed: ${f.error}`),
+            ]
+              .filter(Boolean)
+              .join('; '),
+          }
+        : {}),
+    }));
+    return finish(results);
+  } catch (err) {
+    return failAll(`the lab failed: ${(err as Error).message}`);
+  } finally {
+    stopLoops.abort();
+    await Promise.all(processes.map((p) => p.stop(2000))).catch(() => {});
+    await lab?.teardown();
+  }
+}
+
+function describeApplied(a: AppliedEvent): Record<string, unknown> {
+  return {
+    planned_s: a.plannedAt,
+    applied_s: Math.round(a.appliedAt * 10) / 10,
+    kind: a.event.kind,
+    what: a.event.description,
+    ...(a.error ? { error: a.error } : {}),
+  };
+}
+
+/** A probe's experiments, again and again until the run ends; each round's log kept. */
+async function experimentLoop(
+  lab: LabHandle,
+  probe: ProbeNode,
+  o: { collector: string; every: number; dir: string; probeCli: string; signal: AbortSignal },
+): Promise<void> {
+  const stateDir = path.join(o.dir, probe.name);
+  const logFile = path.join(o.dir, `${probe.name}.run.log`);
+  let round = 0;
+  while (!o.signal.aborted) {
+    const began = Date.now();
+    round++;
+    const argv = [
+      process.execPath,
+      o.probeCli,
+      ...experimentArgs(probe, {
+        collector: o.collector,
+        stateDir,
+        output: path.join(o.dir, `${probe.name}.measurements.jsonl`),
+        networkArgs: lab.probeNetworkArgs,
+        appArgs: lab.appProbeArgs,
+      }),
+    ];
+    const result = await lab
+      .runInProbe(probe.name, argv, { timeoutMs: 120_000, signal: o.signal })
+      .catch((error: Error) => ({
+        code: null,
+        stdout: '',
+        stderr: error.message,
+      }));
+    await writeFile(
+      logFile,
+      `--- round ${round} at ${new Date(began).toISOString()} (exit ${result.code})\n$ ${argv.join(' ')}\n${result.stdout}${result.stderr}\n`,
+      { flag: 'a' },
+    );
+    await sleep(o.every * 1000 - (Date.now() - began), o.signal);
+  }
+}
