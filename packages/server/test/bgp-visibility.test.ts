@@ -258,6 +258,7 @@ interface Line {
   peer: string;
   peerAs: number;
   prefix: string;
+  pathId?: number;
   origin: number | null;
 }
 
@@ -275,6 +276,17 @@ async function dumpLines(file: string): Promise<Line[]> {
           peerAs: Number(f[4]),
           prefix: f[5]!,
           origin: lastAsn(f[6]!),
+        });
+      } else if (tag === 'TABLE_DUMP2_AP') {
+        // Add-path: the path id comes after the prefix.
+        out.push({
+          ts: Number(f[1]),
+          kind: 'B',
+          peer: f[3]!,
+          peerAs: Number(f[4]),
+          prefix: f[5]!,
+          pathId: Number(f[6]),
+          origin: lastAsn(f[7]!),
         });
       } else if (f[2] === 'A' || f[2] === 'W') {
         out.push({
@@ -322,19 +334,23 @@ function independentCounts(
   routes: Map<string, { peer: string; peerAs: number; prefix: string; origin: number | null }>,
   minV4: number,
   minV6: number,
+  fraction = 0.5,
 ) {
   const perPeer = new Map<string, { v4: number; v6: number; asn: number }>();
+  const counted = new Set<string>(); // add-path: a peer's prefix counts once however many paths
   for (const r of routes.values()) {
     const p = perPeer.get(r.peer) ?? { v4: 0, v6: 0, asn: r.peerAs };
+    perPeer.set(r.peer, p);
+    if (counted.has(`${r.peer}|${r.prefix}`)) continue;
+    counted.add(`${r.peer}|${r.prefix}`);
     if (r.prefix.includes(':')) p.v6++;
     else p.v4++;
-    perPeer.set(r.peer, p);
   }
   const ff4 = new Set([...perPeer].filter(([, p]) => p.v4 > minV4).map(([k]) => k));
   const ff6 = new Set([...perPeer].filter(([, p]) => p.v6 > minV6).map(([k]) => k));
   const asns = (peers: Set<string>) => new Set([...peers].map((k) => perPeer.get(k)?.asn)).size;
-  const need4 = asns(ff4) / 2;
-  const need6 = asns(ff6) / 2;
+  const need4 = asns(ff4) * fraction;
+  const need6 = asns(ff6) * fraction;
   const seen = new Map<string, Set<number>>(); // "prefix origin" → peer ASNs
   for (const r of routes.values()) {
     const v6 = r.prefix.includes(':');
@@ -479,6 +495,31 @@ describe('visibility from real RIPE RIS files', () => {
       expect(drops.length).toBeGreaterThan(0);
     },
   );
+});
+
+describe('visibility from add-path RIB dumps (RFC 8050)', () => {
+  for (const name of ['bview.ipv4_unicast_add_path.gz', 'bview.ipv6_unicast_add_path.gz']) {
+    const input = sharedData(`mrt/ripe-ncc-bgpdump/${name}`);
+    it.skipIf(input === null)(`${name}: every path counts, each peer's prefix once`, async () => {
+      const routes = new Map<string, Line>();
+      for (const l of await dumpLines(input as string)) routes.set(`${l.peer}|${l.prefix}|${l.pathId}`, l);
+      const { bins, stats } = await computeVisibility([input as string], {
+        fullFeedMinV4: 10,
+        fullFeedMinV6: 10,
+        visibleFraction: 0,
+      });
+      // The two peers see most prefixes with different origins (a chain of ASes), so "more than
+      // none" of the full-feed ASNs is the rule that makes every path count here.
+      const want = independentCounts(routes, 10, 10, 0);
+      expect(Object.keys(want).length).toBeGreaterThan(2);
+      expect([...asnRows(bins).values()]).toEqual([want]);
+      expect(stats.fullFeed.v4Asns + stats.fullFeed.v6Asns).toBe(2);
+      // 31 paths, 16 prefixes: a peer's size is its prefixes, not its paths.
+      await expect(
+        computeVisibility([input as string], { fullFeedMinV4: 16, fullFeedMinV6: 16 }),
+      ).rejects.toThrow(/the largest peers held .*\b16 IPv[46] prefixes \(peer [^)]* AS65017\)/);
+    });
+  }
 });
 
 describe('pharos import mrt', () => {
