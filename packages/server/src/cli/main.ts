@@ -35,6 +35,10 @@ export async function main(
       return (await import('./verify.js')).verifyCommand(rest, io);
     case 'check':
       return (await import('./check.js')).checkCommand(rest, io);
+    case 'analyst':
+      return (await import('./analyst.js')).analystCommand(rest, io);
+    case 'incidents':
+      return (await import('./incidents.js')).incidentsCommand(rest, io);
     case 'eval':
       return (await import('./eval.js')).evalCommand(rest, io);
     case 'import':

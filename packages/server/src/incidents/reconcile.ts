@@ -78,7 +78,8 @@ function merged(stored: Incident, draft: DraftIncident, options: ReconcileOption
   const end = draft.end;
   return {
     ...stored,
-    scope: { ...stored.scope, ...draft.scope, area: stored.scope.area, telcos: stored.scope.telcos },
+    // What people wrote about the scope (area, telcos) stays.
+    scope: { ...stored.scope, ...draft.scope },
     shutdown_type: draft.shutdown_type,
     shutdown_extent: draft.shutdown_extent,
     shutdown_types: draft.shutdown_types,
