@@ -17,15 +17,33 @@ import Fastify, {
 import {
   type CollectorOptions,
   collectorRoutes,
+  LazyIPLocator,
   type MeasurementSink,
   type NetworkOrigin,
 } from './collector/index.js';
+import { type DetectionService, openDetection } from './detection/service.js';
 import { evidenceRoutes, openEvidenceStore } from './evidence/index.js';
+import type { EvidenceStore } from './evidence/types.js';
 import { type TestHelperOptions, testHelperRoutes } from './test-helper/index.js';
 
 /** The evidence store as the app uses it. */
 export interface AppStore extends MeasurementSink {
   close(): Promise<void>;
+  /** Present on the evidence store: detection logs incident changes through it. */
+  appendRecord?: EvidenceStore['appendRecord'];
+}
+
+export interface DetectionServerOptions {
+  /** How often probes beacon, seconds (default 60): the step of silence and measurement signals. */
+  beaconInterval?: number;
+  /** Seconds between detection passes (default: the beacon interval); null for none. */
+  every?: number | null;
+  /** Detector overrides, as in docs/detection.md. */
+  config?: unknown;
+  /** How far back each pass reads, seconds (default 8 days). */
+  lookback?: number;
+  /** The detection clock in epoch milliseconds (tests replay time with it). */
+  now?: () => number;
 }
 
 /**
@@ -74,11 +92,18 @@ export interface ServerOptions {
   locator?: { lookup(ip: string): Promise<NetworkOrigin> | NetworkOrigin };
   /** How to open the store (tests); default openEvidenceStore of ../evidence. */
   openStore?: StoreOpener;
+  /**
+   * Detection (beacons, signals, incidents) over DATA_DIR/signals.duckdb; false for none. Needs a
+   * store that logs records (the evidence store); with another store it is off.
+   */
+  detection?: DetectionServerOptions | false;
 }
 
 export interface PharosServer {
   app: FastifyInstance;
   store: AppStore;
+  /** Beacons, signals, the detection engine and incidents; null when detection is off. */
+  detection: DetectionService | null;
   /** Starts listening on the configured host and port; resolves to the base URL. */
   listen(): Promise<string>;
   /**
@@ -126,6 +151,38 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
     throw err;
   }
   const { store } = opened;
+  // One locator for the collector and the beacons: the IP datasets are loaded once.
+  const locator =
+    options.locator ??
+    new LazyIPLocator(undefined, ({ ms, error }) => {
+      if (error) app.log.warn({ err: error }, 'IP datasets could not be loaded: networks derive as unknown');
+      else app.log.info({ ms: Math.round(ms) }, 'IP datasets loaded');
+    });
+
+  let detection: DetectionService | null = null;
+  if (options.detection !== false && store.appendRecord) {
+    try {
+      detection = await openDetection({
+        dataDir: options.dataDir,
+        log: { appendRecord: store.appendRecord.bind(store) },
+        locator,
+        beaconInterval: options.detection?.beaconInterval ?? 60,
+        every:
+          options.detection?.every === undefined
+            ? (options.detection?.beaconInterval ?? 60)
+            : options.detection.every,
+        config: options.detection?.config,
+        lookback: options.detection?.lookback,
+        logger: app.log,
+        now: options.detection?.now,
+      });
+    } catch (err) {
+      await store.close();
+      await app.close();
+      throw err;
+    }
+  }
+  const sink = detection ? recordingOutcomes(store, detection, app.log) : store;
 
   let shuttingDown = false;
   // While stopping, each answer closes its connection, so a keep-alive client does not hold the
@@ -135,12 +192,14 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
   });
 
   try {
-    await app.register(collectorRoutes({ store, options: options.collector, locator: options.locator }));
+    await app.register(collectorRoutes({ store: sink, options: options.collector, locator }));
     await app.register(opened.routes);
+    if (detection) await app.register(detection.routes);
     await app.register(testHelperRoutes(options.testHelper));
     await app.ready();
   } catch (err) {
     await app.close().catch(() => {});
+    await detection?.close();
     await store.close();
     throw err;
   }
@@ -149,6 +208,7 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
   return {
     app,
     store,
+    detection,
     async listen() {
       await app.listen({ host: options.host ?? '127.0.0.1', port: options.port ?? 0 });
       return baseURL(app, options.https !== undefined);
@@ -161,10 +221,47 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
           // resolves once the requests in flight have been answered.
           await app.close();
         } finally {
+          // Detection first: a pass in progress may still log incident changes in the store.
+          await detection?.close();
           await store.close();
         }
       })();
       return closing;
+    },
+  };
+}
+
+/**
+ * The store as the collector sees it, recording the outcome of each newly accepted measurement for
+ * the signals once it is durably stored. Recording is derived data (rebuildable from the store), so
+ * it never delays or fails an acknowledgement; a failure is logged.
+ */
+function recordingOutcomes(
+  store: AppStore,
+  detection: DetectionService,
+  log: FastifyInstance['log'],
+): MeasurementSink {
+  return {
+    async append(batch) {
+      const results = await store.append(batch);
+      const accepted = batch.flatMap((m, i) => {
+        const result = results[i];
+        if (!result || result.duplicate) return [];
+        return [
+          {
+            id: m.id,
+            log_index: result.log_index,
+            measurement: m.measurement,
+            derivedCC: m.network.derivedCC,
+            derivedASN: m.network.derivedASN,
+          },
+        ];
+      });
+      if (accepted.length > 0)
+        detection.recordAccepted(accepted).catch((err: Error) => {
+          log.error({ err }, 'could not record measurement outcomes for detection');
+        });
+      return results;
     },
   };
 }

@@ -8,6 +8,7 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { describeParseError } from '@pharos/probe';
+import { parseDetectionConfig } from '../detection/config.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT } from './serve-usage.js';
 import { UsageError } from './usage-error.js';
@@ -151,9 +152,12 @@ function parseDetection(
   if (configFile !== undefined) {
     const text = readFileArgument('--detect-config', cwd, configFile);
     try {
-      config = JSON.parse(text);
+      config = parseDetectionConfig(JSON.parse(text), `--detect-config ${configFile}`);
     } catch (err) {
-      throw new UsageError(`--detect-config ${configFile}: not valid JSON: ${(err as Error).message}`);
+      const message = (err as Error).message;
+      throw new UsageError(
+        err instanceof SyntaxError ? `--detect-config ${configFile}: not valid JSON: ${message}` : message,
+      );
     }
   }
   return {

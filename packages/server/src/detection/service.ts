@@ -1,0 +1,172 @@
+/**
+ * Detection inside the running server: the signals database of the data directory, the stores
+ * over it (signal points, beacons, measurement outcomes, incidents), the engine that runs passes,
+ * and the routes (beacons in; incidents and detection status out).
+ *
+ * One pass gathers every source over the look-back window, runs the detectors over all series at
+ * once, turns the windows into incident drafts (with the measurements that show them, by log
+ * index) and reconciles those with the stored incidents; each change is logged in the evidence log.
+ */
+import type { FastifyInstance, FastifyPluginAsync } from 'fastify';
+import { beaconRoutes, ensureBeaconsTable } from '../beacons/index.js';
+import type { NetworkOrigin } from '../collector/index.js';
+import type { EvidenceStore } from '../evidence/types.js';
+import { AnalystRegistry } from '../incidents/analysts.js';
+import { buildIncidents } from '../incidents/build.js';
+import { incidentRoutes } from '../incidents/routes.js';
+import { IncidentStore } from '../incidents/store.js';
+import { beaconSignals } from '../signals/beacon-signals.js';
+import { SignalsDatabase } from '../signals/database.js';
+import {
+  ensureMeasurementOutcomesTable,
+  type MeasurementItem,
+  measurementEvidence,
+  measurementSignals,
+  recordMeasurements,
+} from '../signals/measurement-signals.js';
+import { SignalStore } from '../signals/store.js';
+import { type DetectionConfig, detectAll, parseDetectionConfig } from './config.js';
+import { DetectionEngine, type DetectionPipeline, type EngineLogger, type PassRange } from './engine.js';
+import type { AnomalyWindow } from './types.js';
+
+export const DEFAULT_LOOKBACK_SECONDS = 8 * 86400;
+/** Measurements shown as evidence per anomaly window, at most (the API stays small). */
+const EVIDENCE_PER_WINDOW = 50;
+
+export interface DetectionServiceOptions {
+  dataDir: string;
+  /** The evidence log incident changes are appended to. */
+  log: Pick<EvidenceStore, 'appendRecord'>;
+  locator: { lookup(ip: string): Promise<NetworkOrigin> | NetworkOrigin };
+  /** How often probes beacon, seconds (the step of silence and measurement signals). */
+  beaconInterval: number;
+  /** Seconds between passes; null: no passes (signals are still collected). */
+  every: number | null;
+  /** Detector overrides (docs/detection.md); checked here. */
+  config?: unknown;
+  /** How far back each pass reads, seconds. Default 8 days (the longest history, 7 days, plus one). */
+  lookback?: number;
+  logger?: EngineLogger;
+  now?: () => number;
+}
+
+export interface DetectionService {
+  readonly db: SignalsDatabase;
+  readonly signals: SignalStore;
+  readonly incidents: IncidentStore;
+  readonly engine: DetectionEngine;
+  /** Beacons, incidents and GET /api/v1/detection. */
+  routes: FastifyPluginAsync;
+  /** Records measurements the evidence store accepted (their outcomes feed the signals). */
+  recordAccepted(items: readonly MeasurementItem[]): Promise<void>;
+  close(): Promise<void>;
+}
+
+export async function openDetection(options: DetectionServiceOptions): Promise<DetectionService> {
+  const config = parseDetectionConfig(options.config ?? {});
+  const db = await SignalsDatabase.open(options.dataDir);
+  try {
+    await ensureBeaconsTable(db);
+    await ensureMeasurementOutcomesTable(db);
+    const signals = await SignalStore.open(db);
+    const incidents = await IncidentStore.open(db, options.log);
+    const analysts = new AnalystRegistry(options.dataDir);
+    const engine = new DetectionEngine({
+      pipeline: pipelineOf(db, signals, incidents, options.beaconInterval, config),
+      step: options.beaconInterval,
+      every: options.every ?? undefined,
+      lookback: options.lookback ?? DEFAULT_LOOKBACK_SECONDS,
+      logger: options.logger,
+      now: options.now,
+    });
+    if (options.every !== null) engine.start();
+    const routes: FastifyPluginAsync = async (app: FastifyInstance) => {
+      await app.register(beaconRoutes({ db, locator: options.locator }));
+      await app.register(incidentRoutes(incidents, { analysts }));
+      app.get('/api/v1/detection', async () => engine.status());
+    };
+    // Recordings in flight are waited for on close, so none is cut off by the database closing.
+    const recording = new Set<Promise<void>>();
+    return {
+      db,
+      signals,
+      incidents,
+      engine,
+      routes,
+      recordAccepted(items) {
+        const done = recordMeasurements(db, items).finally(() => recording.delete(done));
+        recording.add(done);
+        return done;
+      },
+      async close() {
+        await engine.stop();
+        await Promise.allSettled([...recording]);
+        await db.close();
+      },
+    };
+  } catch (err) {
+    await db.close();
+    throw err;
+  }
+}
+
+function pipelineOf(
+  db: SignalsDatabase,
+  signals: SignalStore,
+  incidents: IncidentStore,
+  step: number,
+  config: DetectionConfig,
+): DetectionPipeline {
+  return {
+    async gather(range: PassRange) {
+      const [stored, beacons, measurements] = await Promise.all([
+        signals.points({ from: range.from, until: range.until }),
+        beaconSignals(db, { ...range, step }),
+        measurementSignals(db, { ...range, step }),
+      ]);
+      return [...stored, ...beacons, ...measurements];
+    },
+    detect: (series) => detectAll(series, config),
+    async decide(windows, range, now) {
+      const evidence = await evidenceOf(db, windows);
+      const countries = await asnCountries(db);
+      const drafts = buildIncidents(windows, {
+        countryOf: (asn) => countries.get(asn) ?? null,
+        measurementsOf: (w) => evidence.get(w) ?? [],
+      });
+      const changes = await incidents.evaluate(drafts, { now: new Date(now * 1000), window: range });
+      return { changes: changes.length };
+    },
+  };
+}
+
+/** The measurements behind each measurement-based window: blocked, down or throttled ones, by log index. */
+async function evidenceOf(
+  db: SignalsDatabase,
+  windows: readonly AnomalyWindow[],
+): Promise<Map<AnomalyWindow, Array<{ id: string; log_index: number }>>> {
+  const out = new Map<AnomalyWindow, Array<{ id: string; log_index: number }>>();
+  for (const w of windows) {
+    if (!w.signal.startsWith('measurement.')) continue;
+    const found = await measurementEvidence(db, {
+      entity: w.entity,
+      from: w.start,
+      until: w.end ?? Number.MAX_SAFE_INTEGER,
+      outcomes: ['blocked', 'down', 'throttled'],
+    });
+    out.set(w, found.slice(0, EVIDENCE_PER_WINDOW));
+  }
+  return out;
+}
+
+/** The country most of an ASN's probes are in (from what they measured and beaconed). */
+async function asnCountries(db: SignalsDatabase): Promise<Map<number, string>> {
+  const rows = await db.all<{ asn: bigint | number; cc: string }>(
+    `SELECT asn, mode(cc) AS cc FROM (
+       SELECT asn, cc FROM measurement_outcomes WHERE asn IS NOT NULL AND cc IS NOT NULL
+       UNION ALL
+       SELECT asn, cc FROM beacons WHERE asn IS NOT NULL AND cc IS NOT NULL
+     ) GROUP BY asn`,
+  );
+  return new Map(rows.map((r) => [Number(r.asn), r.cc]));
+}
