@@ -388,6 +388,26 @@ function asnRows(bins: VisibilityBin[]): Map<number, Record<string, number>> {
   return rows;
 }
 
+/** Replays bgpdump lines in order, counting at the end of each 5-minute bin. */
+function replay(lines: Line[], times: number[], minV4: number, minV6: number) {
+  const routes = new Map<string, Line>();
+  const want = new Map<number, Record<string, number>>();
+  let i = 0;
+  for (const time of times) {
+    for (; i < lines.length && (lines[i] as Line).ts < time + 300; i++) {
+      const l = lines[i] as Line;
+      const len = Number(l.prefix.split('/')[1]);
+      if (l.kind === 'A' && len >= (l.prefix.includes(':') ? 16 : 8)) routes.set(`${l.peer}|${l.prefix}`, l);
+      if (l.kind === 'W') routes.delete(`${l.peer}|${l.prefix}`);
+      if (l.kind.startsWith('STATE 6 ') && l.kind !== 'STATE 6 6') {
+        for (const key of routes.keys()) if (key.startsWith(`${l.peer}|`)) routes.delete(key);
+      }
+    }
+    want.set(time, independentCounts(routes, minV4, minV6));
+  }
+  return want;
+}
+
 const BVIEW = sharedData('mrt/ripe-ncc-bgpdump/bview.20020722.2337.gz');
 const UPDATES = sharedData('mrt/ripe-ncc-bgpdump/updates.20070211.0141.gz');
 
@@ -466,23 +486,7 @@ describe('visibility from real RIPE RIS files', () => {
       });
       expect(stats.errorRecords).toBe(0);
       const got = asnRows(bins);
-      const lines = await dumpLines(UPDATES as string);
-      const routes = new Map<string, Line>();
-      const want = new Map<number, Record<string, number>>();
-      let i = 0;
-      for (const time of got.keys()) {
-        for (; i < lines.length && (lines[i] as Line).ts < time + 300; i++) {
-          const l = lines[i] as Line;
-          const len = Number(l.prefix.split('/')[1]);
-          if (l.kind === 'A' && len >= (l.prefix.includes(':') ? 16 : 8))
-            routes.set(`${l.peer}|${l.prefix}`, l);
-          if (l.kind === 'W') routes.delete(`${l.peer}|${l.prefix}`);
-          if (l.kind.startsWith('STATE 6 ') && l.kind !== 'STATE 6 6') {
-            for (const key of routes.keys()) if (key.startsWith(`${l.peer}|`)) routes.delete(key);
-          }
-        }
-        want.set(time, independentCounts(routes, minV4, minV6));
-      }
+      const want = replay(await dumpLines(UPDATES as string), [...got.keys()], minV4, minV6);
       expect([...got.keys()]).toEqual([1171158000, 1171158300, 1171158600, 1171158900]);
       for (const [time, row] of got) expect(row, `bin ${time}`).toEqual(want.get(time));
       // Withdrawals lowered some origin's count from one bin to the next.
@@ -493,6 +497,29 @@ describe('visibility from real RIPE RIS files', () => {
         return Object.keys(before).filter((key) => (after[key] ?? 0) < (before[key] as number));
       });
       expect(drops.length).toBeGreaterThan(0);
+    },
+  );
+});
+
+describe('visibility from two collectors at once', () => {
+  const dir = 'mrt/caida-libbgpstream-test';
+  const jinx = sharedData(`${dir}/routeviews.route-views.jinx.updates.1427846400.bz2`);
+  const rrc06 = sharedData(`${dir}/ris.rrc06.updates.1427846400.gz`);
+  it.skipIf(jinx === null || rrc06 === null)(
+    'RouteViews (.bz2) and RIS (.gz) updates of the same minutes merge record by record',
+    async () => {
+      const { bins, stats } = await computeVisibility([jinx as string, rrc06 as string], {
+        fullFeedMinV4: 100,
+        fullFeedMinV6: 50,
+      });
+      expect(stats.fullFeed).toEqual({ v4Peers: 2, v4Asns: 2, v6Peers: 0, v6Asns: 0 });
+      const got = asnRows(bins);
+      expect([...got.keys()]).toEqual([1427846400, 1427846700, 1427847000]);
+      const lines = [...(await dumpLines(jinx as string)), ...(await dumpLines(rrc06 as string))];
+      lines.sort((a, b) => a.ts - b.ts);
+      const want = replay(lines, [...got.keys()], 100, 50);
+      for (const [time, row] of got) expect(row, `bin ${time}`).toEqual(want.get(time));
+      expect(Object.keys(got.get(1427847000) ?? {}).length).toBeGreaterThan(20);
     },
   );
 });
