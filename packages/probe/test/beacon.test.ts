@@ -15,7 +15,9 @@ import { beaconPhaseMs, nextSendTime } from '../src/beacon/sender.js';
 import { beaconCommand, parseDuration } from '../src/cli/beacon-command.js';
 import type { CliIO } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
+import type { RunDeps } from '../src/cli/run.js';
 import { refusedPort } from './net-fixtures.js';
+import { sampleMeasurement } from './upload-fake-collector.js';
 
 let dir: string;
 let stateDir: string;
@@ -44,9 +46,17 @@ async function tinyCollector(): Promise<TinyCollector> {
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       if (state.status === 0) return; // hang
-      const text = Buffer.concat(chunks).toString('utf8');
-      const signed = parseBeaconText(text);
-      if (req.url !== '/api/v1/beacons' || !verifyBeacon(signed)) {
+      if (req.url !== '/api/v1/beacons') {
+        res.writeHead(404).end();
+        return;
+      }
+      let signed: SignedBeacon | null = null;
+      try {
+        signed = parseBeaconText(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        // Answered below as a bad beacon.
+      }
+      if (!signed || !verifyBeacon(signed)) {
         res.writeHead(400, { 'content-type': 'application/json' }).end('{"error":"bad beacon"}');
         return;
       }
@@ -240,6 +250,55 @@ describe('pharos-probe beacon', () => {
   });
 });
 
+describe('pharos-probe run --beacon-interval', () => {
+  it('sends beacons while the run lasts, placed where the run says the probe is', async () => {
+    const collector = await tinyCollector();
+    try {
+      const deps: RunDeps = {
+        // The measurement finishes only once a beacon has arrived: the beacons run beside it.
+        measure: async () => {
+          while (collector.beacons.length === 0) await new Promise((r) => setTimeout(r, 20));
+          return sampleMeasurement(1) as never;
+        },
+        upload: { idleTimeoutMs: 2000, lingerMs: 5, backoff: { baseMs: 5, capMs: 20 } },
+      };
+      const run = fakeIO();
+      await main(
+        [
+          'run',
+          '--input',
+          'https://example.org/',
+          '--output',
+          path.join(dir, 'out.jsonl'),
+          '--collector',
+          collector.url,
+          '--state-dir',
+          stateDir,
+          '--upload-timeout',
+          '1',
+          '--probe-cc',
+          'AZ',
+          '--probe-asn',
+          'AS28787',
+          '--beacon-interval',
+          '60s',
+          '--quiet',
+        ],
+        run.io,
+        deps,
+      );
+      expect(collector.beacons[0]!.beacon).toMatchObject({ cc: 'AZ', asn: 28787, seq: 0 });
+    } finally {
+      await collector.close();
+    }
+    const bad = fakeIO();
+    expect(await main(['run', '--input', 'https://example.org/', '--beacon-interval', '60s'], bad.io)).toBe(
+      2,
+    );
+    expect(bad.stderr()).toMatch(/--beacon-interval needs --collector/);
+  });
+});
+
 describe('beacon timing and the missed list', () => {
   it('sends in the middle half of each interval, never twice within half an interval', () => {
     for (const fp of ['00000000', 'ffffffff', '80000000']) {
@@ -258,7 +317,7 @@ describe('beacon timing and the missed list', () => {
     let missed: string[] = [];
     const start = Date.parse('2026-11-23T00:00:00Z');
     for (let i = 0; i < 600; i++)
-      missed = addMissed(missed, new Date(start + i * 60_000).toISOString().slice(0, 19) + 'Z', 10);
+      missed = addMissed(missed, `${new Date(start + i * 60_000).toISOString().slice(0, 19)}Z`, 10);
     expect(missed).toHaveLength(10);
     expect(missed[0]).toBe('2026-11-23T00:00:00Z');
     expect(missed.at(-1)).toBe('2026-11-23T09:59:00Z');

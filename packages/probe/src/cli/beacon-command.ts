@@ -67,6 +67,20 @@ export function parseDuration(option: string, value: string): number {
   return Math.round(ms);
 }
 
+/** `run --beacon-interval`: a duration, only with a collector. */
+export function parseBeaconIntervalOption(
+  text: string | undefined,
+  hasCollector: boolean,
+): number | undefined {
+  if (text === undefined) return undefined;
+  if (!hasCollector)
+    throw new UsageError('--beacon-interval needs --collector (the beacons go to the collectors)');
+  const ms = parseDuration('--beacon-interval', text);
+  if (ms < MIN_BEACON_INTERVAL_SECONDS * 1000)
+    throw new UsageError(`--beacon-interval "${text}": must be at least ${MIN_BEACON_INTERVAL_SECONDS}s`);
+  return ms;
+}
+
 export function parseBeaconArgs(values: {
   collector?: string[];
   interval?: string;

@@ -14,6 +14,7 @@ import {
   parseSeconds,
   parseServiceURL,
 } from './arg-values.js';
+import { parseBeaconIntervalOption } from './beacon-command.js';
 import { describeParseError, UsageError } from './command-line.js';
 import { parseUploadValues, UPLOAD_OPTIONS, type UploadArgs } from './upload-args.js';
 import {
@@ -53,6 +54,8 @@ export interface RunArgs {
   dataBudget: number | undefined;
   /** Collectors empty: no signing, no outbox, no upload (the JSONL file only). */
   upload: UploadArgs;
+  /** Beacons beside the run, every this many ms (needs a collector); undefined: none. */
+  beaconIntervalMs: number | undefined;
 }
 
 // --ca comes with UPLOAD_OPTIONS: the same CAs are trusted for measuring and for the collector.
@@ -76,6 +79,7 @@ const OPTIONS = {
   timeout: { type: 'string', multiple: true },
   quiet: { type: 'boolean', multiple: true },
   help: { type: 'boolean', short: 'h', multiple: true },
+  'beacon-interval': { type: 'string', multiple: true },
   ...UPLOAD_OPTIONS,
 } as const;
 
@@ -169,6 +173,7 @@ export function parseRunArgs(argv: string[]): RunArgs {
       return text === undefined ? undefined : parseByteSize('--data-budget', text);
     })(),
     upload,
+    beaconIntervalMs: parseBeaconIntervalOption(once('beacon-interval'), upload.collectors.length > 0),
   };
 }
 

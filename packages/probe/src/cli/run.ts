@@ -15,6 +15,7 @@ import {
 import { loadInputs } from '../input/inputs.js';
 import { type InputURL, TestListError } from '../input/test-list.js';
 import type { WebConnectivityOptions } from '../webconnectivity/index.js';
+import { startBackgroundBeacons } from './beacon-background.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
 import type { CliIO } from './io.js';
 import { JsonlWriter } from './jsonl-writer.js';
@@ -140,7 +141,34 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
   };
   const jobs = planJobs(args.experiments, setup.urls);
   const reportIdFor = runReportIds(start, args.probeCC, args.probeASN);
-  return measureAll({ io, deps, args, jobs, options, reportIdFor, writer, outputPath, start, upload });
+  const beacons = args.beaconIntervalMs
+    ? await startBackgroundBeacons({
+        io,
+        stateDir: args.upload.stateDir,
+        collectors: args.upload.collectors,
+        intervalMs: args.beaconIntervalMs,
+        probeCC: args.probeCC,
+        probeASN: args.probeASN,
+        extraCA: setup.extraCA,
+        note: (message) => io.stderr.write(message),
+      })
+    : null;
+  try {
+    return await measureAll({
+      io,
+      deps,
+      args,
+      jobs,
+      options,
+      reportIdFor,
+      writer,
+      outputPath,
+      start,
+      upload,
+    });
+  } finally {
+    await beacons?.stop();
+  }
 }
 
 /** One job per (experiment, URL) for experiments that take URLs, one per experiment otherwise. */

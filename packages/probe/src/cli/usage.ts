@@ -75,6 +75,9 @@ Options:
 
 Uploading (optional):
 ${UPLOAD_HELP}
+  --beacon-interval DURATION
+                         also send a reachability beacon this often while the run lasts,
+                         e.g. 60s (see "pharos-probe beacon --help")
 
 Ctrl-C stops starting new URLs and lets running ones finish; a second Ctrl-C aborts them.
 Exit codes: 0 done (measurements left queued for a later upload included), 1 runtime error,
