@@ -168,16 +168,29 @@ export function readPolls(text: string, startMs: number): IncidentPoll[] {
   return polls;
 }
 
-/** Beacons the server took and refused, counted from its request log (`--log`, pino JSON lines). */
+/**
+ * Beacons the server took and refused, counted from its request log (`--log`, pino JSON lines):
+ * the request's line has the URL, the response's line the status, joined by their reqId.
+ */
 export function beaconCounts(serverLog: string): { accepted: number; refused: number } {
+  const beaconRequests = new Set<string>();
   let accepted = 0;
   let refused = 0;
   for (const line of serverLog.split('\n')) {
-    if (!line.includes('/api/v1/beacons')) continue;
-    const code = /"statusCode":(\d{3})/.exec(line)?.[1];
-    if (!code) continue;
-    if (code.startsWith('2')) accepted++;
-    else refused++;
+    if (!line.startsWith('{')) continue;
+    let row: { reqId?: string; req?: { url?: string }; res?: { statusCode?: number } };
+    try {
+      row = JSON.parse(line);
+    } catch {
+      continue;
+    }
+    if (!row.reqId) continue;
+    if (row.req?.url?.startsWith('/api/v1/beacons')) beaconRequests.add(row.reqId);
+    const status = row.res?.statusCode;
+    if (status !== undefined && beaconRequests.delete(row.reqId)) {
+      if (status >= 200 && status < 300) accepted++;
+      else refused++;
+    }
   }
   return { accepted, refused };
 }
