@@ -77,15 +77,17 @@ function familyDefaults(family: SignalFamily): DetectorSetup[] {
           minPrediction: 20,
         }),
       ];
-    // Probes heard per step: a unit of the lab has 2-3 probes, so the baseline floor is 2.
+    // Probes heard per step. Units of fewer than 5 probes are left to the burst detector: there,
+    // one volunteer switching off is a 20-50% drop. A drop must last 10 minutes, so ordinary
+    // churn (a probe away for a few beacons) opens nothing.
     case 'beacon-active':
       return [
         median({
           historySeconds: 7 * DAY,
           warningRatio: 0.8,
           criticalRatio: 0.5,
-          minPrediction: 2,
-          minDurationSeconds: 0,
+          minPrediction: 5,
+          minDurationSeconds: 600,
         }),
       ];
     case 'beacon-disconnected':
