@@ -100,6 +100,18 @@ describe('moving-median detector', () => {
     expect(detectMedian(series(values), config)).toEqual([]);
   });
 
+  it('late data changes the result when the pass runs again', () => {
+    const values: Array<number | null> = steady(300);
+    for (let i = 200; i < 230; i++) values[i] = null; // the probes' data has not arrived yet
+    expect(detectMedian(series(values), config)).toEqual([]);
+    const late = [...values];
+    for (let i = 200; i < 230; i++) late[i] = 100;
+    expect(detectMedian(series(late), config).map((a) => [a.level, a.time])).toEqual([
+      ['critical', at(200)],
+      ['normal', at(230)],
+    ]);
+  });
+
   it('a tiny baseline is not judged', () => {
     const values = steady(300, 5);
     for (let i = 200; i < 230; i++) values[i] = 1;
