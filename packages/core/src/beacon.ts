@@ -28,7 +28,11 @@ export interface Beacon {
   v: 1;
   /** Base64 of the 32-byte Ed25519 public key: the probe's identity. */
   probe_key: string;
-  /** Counts the probe's attempts (delivered or not); a collector ignores a repeat. */
+  /**
+   * Grows with every attempt, delivered or not (the probe keeps it at or above the Unix time in
+   * seconds, so it survives a lost state file). A collector takes a key's beacon only when its seq
+   * is above the last one it took: a repeat or a replay is stored once.
+   */
   seq: number;
   /** When the probe sent it, ISO 8601 UTC (`2026-11-23T03:26:57Z`), by the probe's clock. */
   sent_at: string;

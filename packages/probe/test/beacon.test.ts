@@ -124,7 +124,8 @@ describe('pharos-probe beacon', () => {
     expect(offline.stderr()).toMatch(/no collector reached \(.*connection refused/);
     const kept = await savedState();
     expect(kept.missed).toHaveLength(2);
-    expect(kept.next_seq).toBe(2);
+    // Sequence numbers follow the clock, so a lost beacon.json cannot make them go back.
+    expect(kept.next_seq).toBeGreaterThan(Date.now() / 1000 - 3600 - 5);
 
     const collector = await tinyCollector();
     try {
@@ -135,12 +136,12 @@ describe('pharos-probe beacon', () => {
         noSignals,
       );
       expect(back).toBe(0);
-      expect(online.stderr()).toMatch(/beacon 2 delivered to .*reporting 2 missed attempts/);
+      expect(online.stderr()).toMatch(/beacon \d+ delivered to .*reporting 2 missed attempts/);
       expect(collector.beacons).toHaveLength(1);
       const { beacon } = collector.beacons[0]!;
+      expect(beacon.seq).toBeGreaterThanOrEqual(kept.next_seq);
       expect(beacon).toMatchObject({
         v: 1,
-        seq: 2,
         cc: 'AZ',
         asn: 29049,
         region: 'AZ-FUZ',
@@ -287,7 +288,7 @@ describe('pharos-probe run --beacon-interval', () => {
         run.io,
         deps,
       );
-      expect(collector.beacons[0]!.beacon).toMatchObject({ cc: 'AZ', asn: 28787, seq: 0 });
+      expect(collector.beacons[0]!.beacon).toMatchObject({ cc: 'AZ', asn: 28787 });
     } finally {
       await collector.close();
     }

@@ -85,12 +85,16 @@ export class BeaconState {
     return this.data.missed;
   }
 
-  /** Takes the next sequence number; durable when this resolves. */
-  async nextSeq(): Promise<number> {
-    const seq = this.data.next_seq;
+  /**
+   * Takes the next sequence number: never below the current Unix time in seconds, so a probe whose
+   * beacon.json was lost (or damaged) still sends numbers above those a collector has taken, and
+   * its beacons are not dropped as repeats. `saved` resolves once it is durable; a write that
+   * fails does not stop the beacon (the number is already taken in memory).
+   */
+  nextSeq(nowMs: number): { seq: number; saved: Promise<void> } {
+    const seq = Math.max(this.data.next_seq, Math.floor(nowMs / 1000));
     this.data = { ...this.data, next_seq: seq + 1 };
-    await this.save();
-    return seq;
+    return { seq, saved: this.save() };
   }
 
   /** Records an attempt that reached no collector; durable when this resolves. */

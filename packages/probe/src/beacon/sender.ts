@@ -114,12 +114,13 @@ export class BeaconSender {
   /** One beacon: signed, tried on each collector in turn within the deadline. Never throws. */
   async attempt(stop?: AbortSignal): Promise<AttemptResult> {
     const { state } = this.options;
-    const sentAt = beaconTime(this.now());
-    let seq: number;
+    const clock = this.now();
+    const sentAt = beaconTime(clock);
+    const { seq, saved } = state.nextSeq(clock.getTime());
     try {
-      seq = await state.nextSeq();
+      await saved;
     } catch (err) {
-      return this.emit({ kind: 'state-error', message: stateMessage(state.file, err) });
+      this.emit({ kind: 'state-error', message: stateMessage(state.file, err) });
     }
     const sentMs = parseBeaconTime(sentAt);
     const missed = state.missed.filter((t) => parseBeaconTime(t) < sentMs);
