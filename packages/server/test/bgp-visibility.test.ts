@@ -237,6 +237,41 @@ describe('visibility on hand-made RIB and updates', () => {
     );
   });
 
+  it('pharos import mrt: a file cut short stops the run with exit 1, keeping the bins before it', async () => {
+    const { rib } = await files();
+    const cut = path.join(dir, 'cut.mrt');
+    const later = update(T + 700, 0, ['10.2.0.0/23'], [], []);
+    await writeFile(
+      cut,
+      Buffer.from([...update(T + 310, 0, ['10.0.0.0/16'], [], []), ...later, ...later.slice(0, 20)]),
+    );
+    const data = path.join(dir, 'cut-data');
+    const out = fakeIO(dir);
+    expect(
+      await main(['import', 'mrt', rib, cut, '--data', data, '--full-feed-min', '1', '--no-geo'], out.io),
+    ).toBe(1);
+    expect(out.stderr()).toMatch(
+      /note: the 8 points of the bins before the error were written \(8 new or changed\)\npharos import: .*cut\.mrt: MRT record #2 at byte offset \d+: truncated body: 8 of \d+ bytes before end of input; the file is damaged or cut short/,
+    );
+    const db = await SignalsDatabase.open(data);
+    try {
+      const points = await (await SignalStore.open(db)).points({
+        from: 0,
+        until: 2 ** 32,
+        signal: 'bgp.visible_slash24',
+      });
+      expect(points.map((p) => [p.entity, p.time - T, p.value])).toEqual([
+        ['asn:65010', 0, 256],
+        ['asn:65010', 300, 256], // one of three peers withdrew the /16: still two of three
+        ['asn:65020', 0, 2],
+        ['asn:65020', 300, 2],
+        // The bin of the cut record (T+600) is not complete, so it is not written.
+      ]);
+    } finally {
+      await db.close();
+    }
+  });
+
   it('takes the origin from the last AS_SEQUENCE only', () => {
     expect(originOf([{ type: 'sequence', asns: [1, 2, 3] }])).toBe(3);
     expect(

@@ -235,10 +235,17 @@ async function importMrt(request: ImportRequest, store: SignalStore, io: CliIO):
         batch = [];
       }
     }
-  } finally {
-    // What was computed before a damaged file stops the run is sound: keep it.
+  } catch (err) {
+    // What was computed before a damaged file stopped the run is sound: keep it, and say so.
     if (batch.length > 0) written += await store.put(batch, source);
+    if (points > 0) {
+      io.stderr.write(
+        `note: the ${points} points of the bins before the error were written (${written} new or changed)\n`,
+      );
+    }
+    throw err;
   }
+  if (batch.length > 0) written += await store.put(batch, source);
   const ff = stats.fullFeed;
   io.stdout.write(
     `${names.join(', ')}: ${stats.records} MRT records, ${stats.bins} bins of ${options.step ?? 300} s; ` +

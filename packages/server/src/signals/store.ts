@@ -141,7 +141,10 @@ export class SignalStore {
     const leftovers = await db.all<{ name: string }>(
       `SELECT table_name AS name FROM duckdb_tables() WHERE starts_with(table_name, '${STAGING_PREFIX}')`,
     );
-    for (const { name } of leftovers) await db.run(`DROP TABLE IF EXISTS "${name}"`);
+    // Another store of this process may be mid-write with its own staging tables: leave those.
+    const ours = `_${process.pid}_`;
+    for (const { name } of leftovers)
+      if (!name.includes(ours)) await db.run(`DROP TABLE IF EXISTS "${name}"`);
     return new SignalStore(db);
   }
 
