@@ -148,6 +148,7 @@ export async function* beaconSignalChunks(
       present.set(entity, steps.add(k));
     }
     if (fillSteps > 0) {
+      const found = points.length;
       for (let k = klo; k < khi; k++) {
         for (const [entity, last] of lastSeen) {
           if (present.get(entity)?.has(k)) lastSeen.set(entity, k);
@@ -161,7 +162,8 @@ export async function* beaconSignalChunks(
         }
         for (const [entity, steps] of present) if (steps.has(k)) lastSeen.set(entity, k);
       }
-      points.sort((a, b) => a.time - b.time);
+      // The fill points go in among the others (stable: the SQL's order stays within a step).
+      if (points.length > found) points.sort((a, b) => a.time - b.time);
     } else {
       for (const [entity, steps] of present) lastSeen.set(entity, Math.max(...steps));
     }
