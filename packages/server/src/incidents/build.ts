@@ -209,7 +209,10 @@ function explains(v: Item, w: Item): boolean {
 }
 
 function draftOf(group: Item[], options: BuildOptions): DraftIncident {
-  const full = group.some((i) => i.role === 'connectivity');
+  // The network itself is affected: it went dark, or all of it (not one platform) was throttled.
+  const full = group.some(
+    (i) => i.role === 'connectivity' || (i.role === 'throttled' && i.parts.platform === undefined),
+  );
   const types: ShutdownType[] = [];
   // STOP's order: a cut first, throttling after ("Shutdown, Throttle").
   if (group.some((i) => i.role !== 'throttled')) types.push('Shutdown');
