@@ -29,9 +29,16 @@ export function serverCliPath(): string {
 export const SERVER_PORT = 8080;
 export const INCIDENTS_PATH = 'api/v1/incidents';
 const POLL_MS = 1000;
+/** WhatsApp has 18 endpoints; every one at once. */
+const EXPERIMENT_CONCURRENCY = 18;
+/** Short enough that a blocked round ends soon, long enough that a busy machine is not a block. */
+const EXPERIMENT_TIMEOUT_SECONDS = 4;
 const SERVER_START_TIMEOUT_MS = 60_000;
 
-/** What the server's `--locator FILE` is given: each probe's address (a /32) → its country and ASN. */
+/**
+ * Each probe's address (a /32) → its country and ASN: written beside the run (locator.json), so
+ * what each lab address stood for can be read afterwards; the shape a `--locator FILE` would take.
+ */
 export function locatorTable(
   probes: ProbeNode[],
   addresses: Record<string, string>,
@@ -39,12 +46,17 @@ export function locatorTable(
   return Object.fromEntries(probes.map((p) => [`${addresses[p.name]}/32`, { cc: p.cc, asn: p.asn }]));
 }
 
-/** `pharos serve` as the lab runs it: detection at the beacon interval, lab addresses located by the table. */
+/**
+ * `pharos serve` as the lab runs it: detection at the beacon interval. Lab addresses are private,
+ * so the server's IP datasets know none of them; it then takes the country and ASN a beacon or a
+ * measurement states, which are the probe's (`--cc`, `--asn`, `--probe-asn`). A locator file, if
+ * given (`--locator`, for a server that would rather map addresses itself), is passed on.
+ */
 export function serverArgs(o: {
   dataDir: string;
   host: string;
   interval: number;
-  locatorFile: string;
+  locatorFile?: string;
 }): string[] {
   return [
     'serve',
@@ -58,8 +70,7 @@ export function serverArgs(o: {
     formatSeconds(o.interval),
     '--detect-every',
     formatSeconds(o.interval),
-    '--locator',
-    o.locatorFile,
+    ...(o.locatorFile ? ['--locator', o.locatorFile] : []),
     '--log',
   ];
 }
@@ -108,8 +119,12 @@ export function experimentArgs(
     probe.cc,
     '--probe-asn',
     `AS${probe.asn}`,
+    // A blocked app's endpoints all time out: measured at once, a blocked round takes one
+    // timeout, not one per batch of four, so the observatory hears of a block soon after it starts.
+    '--concurrency',
+    String(EXPERIMENT_CONCURRENCY),
     '--timeout',
-    '3',
+    String(EXPERIMENT_TIMEOUT_SECONDS),
     '--upload-timeout',
     '5',
     '--quiet',
@@ -259,7 +274,6 @@ export async function runObservatoryScenario(
         dataDir: path.join(workDir, 'server'),
         host,
         interval: observatory.interval,
-        locatorFile,
       }),
     ];
     await writeFile(serverLog, `$ ${argv.join(' ')}\n`);
