@@ -36,6 +36,8 @@ export interface AppStore extends MeasurementSink {
 export interface DetectionServerOptions {
   /** How often probes beacon, seconds (default 60): the step of silence and measurement signals. */
   beaconInterval?: number;
+  /** Step of the measurement signals, seconds (default 600). */
+  measurementStep?: number;
   /** Seconds between detection passes (default: the beacon interval); null for none. */
   every?: number | null;
   /** Detector overrides, as in docs/detection.md. */
@@ -167,6 +169,7 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
         log: { appendRecord: store.appendRecord.bind(store) },
         locator,
         beaconInterval: options.detection?.beaconInterval ?? 60,
+        measurementStep: options.detection?.measurementStep,
         every:
           options.detection?.every === undefined
             ? (options.detection?.beaconInterval ?? 60)

@@ -132,7 +132,7 @@ describe('pharos serve', () => {
         https: undefined,
         logger: { level: 'warn', stream: t.io.stderr },
         testHelper: { resolver: '127.0.0.1:5353', extraCA: undefined },
-        detection: { beaconInterval: 60, every: 60, config: undefined },
+        detection: { beaconInterval: 60, measurementStep: 600, every: 60, config: undefined },
       },
     ]);
     expect(await (await fetch(url as string)).json()).toEqual({ helper: 'fake' });

@@ -35,6 +35,8 @@ export interface ServeArgs {
 export interface DetectionArgs {
   /** How often probes beacon, seconds: the step of the silence signals. */
   beaconInterval: number;
+  /** Step of the measurement signals, seconds. */
+  measurementStep: number;
   /** Seconds between detection passes, or null when detection is off. */
   every: number | null;
   /** Detector settings (JSON, checked by the detection config), if a file was given. */
@@ -43,6 +45,7 @@ export interface DetectionArgs {
 }
 
 export const DEFAULT_BEACON_INTERVAL_SECONDS = 60;
+export const DEFAULT_MEASUREMENT_STEP_SECONDS = 600;
 
 // Every option is `multiple` so a repeated single-value option is reported, not silently
 // resolved to the last one.
@@ -59,6 +62,7 @@ const OPTIONS = {
   log: { type: 'boolean', multiple: true },
   'beacon-interval': { type: 'string', multiple: true },
   'detect-every': { type: 'string', multiple: true },
+  'measurement-step': { type: 'string', multiple: true },
   'detect-config': { type: 'string', multiple: true },
   help: { type: 'boolean', short: 'h', multiple: true },
 } as const;
@@ -79,6 +83,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
       | 'resolver'
       | 'beacon-interval'
       | 'detect-every'
+      | 'measurement-step'
       | 'detect-config',
   ): string | undefined => {
     const given = values[name];
@@ -100,6 +105,7 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
       log: false,
       detection: {
         beaconInterval: DEFAULT_BEACON_INTERVAL_SECONDS,
+        measurementStep: DEFAULT_MEASUREMENT_STEP_SECONDS,
         every: DEFAULT_BEACON_INTERVAL_SECONDS,
         config: undefined,
         configFile: undefined,
@@ -136,12 +142,19 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
     resolver: resolver === undefined ? undefined : parseResolver(resolver),
     extraCA: caFiles.length > 0 ? caFiles.map((file) => readCertificates('--ca', cwd, file)) : undefined,
     log: (values.log?.length ?? 0) > 0,
-    detection: parseDetection(once('beacon-interval'), once('detect-every'), once('detect-config'), cwd),
+    detection: parseDetection(
+      once('beacon-interval'),
+      once('measurement-step'),
+      once('detect-every'),
+      once('detect-config'),
+      cwd,
+    ),
   };
 }
 
 function parseDetection(
   interval: string | undefined,
+  measurementStep: string | undefined,
   every: string | undefined,
   configFile: string | undefined,
   cwd: string,
@@ -162,6 +175,10 @@ function parseDetection(
   }
   return {
     beaconInterval,
+    measurementStep:
+      measurementStep === undefined
+        ? DEFAULT_MEASUREMENT_STEP_SECONDS
+        : parseDuration('--measurement-step', measurementStep),
     every:
       every === 'off' ? null : every === undefined ? beaconInterval : parseDuration('--detect-every', every),
     config,

@@ -5,7 +5,8 @@ export const DEFAULT_DATA_DIR = 'pharos-data';
 
 export const SERVE_USAGE = `pharos serve [--data DIR] [--origin NAME] [--late-after SECONDS] [--host ${DEFAULT_HOST}] [--port ${DEFAULT_PORT}]
              [--tls-cert FILE --tls-key FILE] [--resolver IP:PORT] [--ca FILE ...] [--log]
-             [--beacon-interval 60s] [--detect-every 60s|off] [--detect-config FILE]
+             [--beacon-interval 60s] [--measurement-step 10m] [--detect-every 60s|off]
+             [--detect-config FILE]
   --data DIR            where measurements, the evidence log and its key are kept
                         (default ./${DEFAULT_DATA_DIR}; created on first start)
   --late-after SECONDS  mark a measurement late when it arrives this long after it ended
@@ -20,6 +21,7 @@ export const SERVE_USAGE = `pharos serve [--data DIR] [--origin NAME] [--late-af
   --ca FILE             extra trusted CA certificates (PEM) for the helper's own fetches; repeatable
   --log                 structured request logs (pino) on stdout; without it, warnings on stderr
   --beacon-interval D   how often the probes beacon (default 60s): the step of the silence signals
+  --measurement-step D  bin measurements' outcomes in steps this long for detection (default 10m)
   --detect-every D      run a detection pass this often, just after each step ends (default: the
                         beacon interval); off: no detection, incidents are not updated
   --detect-config FILE  detector settings (JSON) overriding the defaults; see docs/detection.md

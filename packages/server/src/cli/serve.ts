@@ -20,7 +20,7 @@ export interface ServeServerOptions {
   /** true: info-level request logs on stdout; otherwise pino options (warnings to stderr). */
   logger: true | { level: string; stream: { write(line: string): unknown } };
   testHelper: { resolver?: string; extraCA?: string[] };
-  detection?: { beaconInterval: number; every: number | null; config?: unknown };
+  detection?: { beaconInterval: number; measurementStep: number; every: number | null; config?: unknown };
 }
 
 /** Builds the server (not listening); `createServer` of ../app.js, or a stand-in in tests. */
@@ -70,6 +70,7 @@ export async function serveCommand(argv: string[], io: CliIO, createServer: Serv
         testHelper: { resolver: args.resolver, extraCA: args.extraCA },
         detection: {
           beaconInterval: args.detection.beaconInterval,
+          measurementStep: args.detection.measurementStep,
           every: args.detection.every,
           config: args.detection.config,
         },

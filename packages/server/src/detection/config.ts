@@ -77,16 +77,18 @@ function familyDefaults(family: SignalFamily): DetectorSetup[] {
           minPrediction: 20,
         }),
       ];
-    // Probes heard per step. Units of fewer than 5 probes are left to the burst detector: there,
-    // one volunteer switching off is a 20-50% drop. A drop must last 10 minutes, so ordinary
-    // churn (a probe away for a few beacons) opens nothing.
+    // Probes heard per step. Units of fewer than 20 probes (IODA's minprediction) are left to the
+    // burst detector: there a 20% drop is two or three volunteers switching off at once, which
+    // ordinary churn does every day (measured with bench:detect's churn: at a floor of 5, regions
+    // of 10 probes opened dozens of incidents a month). A drop must last 10 minutes, so a probe
+    // away for a few beacons opens nothing.
     case 'beacon-active':
       return [
         median({
           historySeconds: 7 * DAY,
           warningRatio: 0.8,
           criticalRatio: 0.5,
-          minPrediction: 5,
+          minPrediction: 20,
           minDurationSeconds: 600,
         }),
       ];

@@ -30,6 +30,12 @@ import { DetectionEngine, type DetectionPipeline, type EngineLogger, type PassRa
 import type { AnomalyWindow } from './types.js';
 
 export const DEFAULT_LOOKBACK_SECONDS = 8 * 86400;
+/**
+ * Measurements come in far fewer than beacons (a probe measures an app every few minutes, not every
+ * minute), so their counts are binned coarser: ten minutes holds enough of them for the CUSUM to
+ * weigh, and still dates a block to within ten minutes (OONI's detector works in hours).
+ */
+export const DEFAULT_MEASUREMENT_STEP_SECONDS = 600;
 /** Measurements shown as evidence per anomaly window, at most (the API stays small). */
 const EVIDENCE_PER_WINDOW = 50;
 
@@ -38,8 +44,10 @@ export interface DetectionServiceOptions {
   /** The evidence log incident changes are appended to. */
   log: Pick<EvidenceStore, 'appendRecord'>;
   locator: { lookup(ip: string): Promise<NetworkOrigin> | NetworkOrigin };
-  /** How often probes beacon, seconds (the step of silence and measurement signals). */
+  /** How often probes beacon, seconds: the step of the silence signals and of the passes. */
   beaconInterval: number;
+  /** Step of the measurement signals, seconds (default 600): measurements are sparser than beacons. */
+  measurementStep?: number;
   /** Seconds between passes; null: no passes (signals are still collected). */
   every: number | null;
   /** Detector overrides (docs/detection.md); checked here. */
@@ -72,7 +80,10 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
     const incidents = await IncidentStore.open(db, options.log);
     const analysts = new AnalystRegistry(options.dataDir);
     const engine = new DetectionEngine({
-      pipeline: pipelineOf(db, signals, incidents, options.beaconInterval, config),
+      pipeline: detectionPipeline(db, signals, incidents, config, {
+        beacons: options.beaconInterval,
+        measurements: options.measurementStep ?? DEFAULT_MEASUREMENT_STEP_SECONDS,
+      }),
       step: options.beaconInterval,
       every: options.every ?? undefined,
       lookback: options.lookback ?? DEFAULT_LOOKBACK_SECONDS,
@@ -110,19 +121,23 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
   }
 }
 
-function pipelineOf(
+/**
+ * What one pass does, over the data of a signals database: the server's engine runs it, and so
+ * does the detection benchmark (timing each phase).
+ */
+export function detectionPipeline(
   db: SignalsDatabase,
   signals: SignalStore,
   incidents: IncidentStore,
-  step: number,
   config: DetectionConfig,
+  steps: { beacons: number; measurements: number },
 ): DetectionPipeline {
   return {
     async gather(range: PassRange) {
       const [stored, beacons, measurements] = await Promise.all([
         signals.points({ from: range.from, until: range.until }),
-        beaconSignals(db, { ...range, step }),
-        measurementSignals(db, { ...range, step }),
+        beaconSignals(db, { ...range, step: steps.beacons }),
+        measurementSignals(db, { ...range, step: steps.measurements }),
       ]);
       return [...stored, ...beacons, ...measurements];
     },
