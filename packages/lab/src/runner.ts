@@ -173,23 +173,34 @@ async function readMeasurements(file: string): Promise<AnyMeasurement[]> {
 }
 
 /**
- * Run scenarios, `jobs` labs at a time (each lab has its own namespaces and addresses), calling
- * `onResult` as each finishes. Stops starting new ones once `signal` is aborted.
+ * Run scenarios, `jobs` labs at a time (each lab has its own namespaces and addresses), then the
+ * timeline scenarios alone, calling `onResult` as each finishes. Stops starting new ones once
+ * `signal` is aborted.
  */
 export async function runScenarios(
   specs: ScenarioSpec[],
   options: RunOptions & { jobs: number; signal?: AbortSignal; onResult?: (r: ScenarioResult) => void },
 ): Promise<ScenarioResult[]> {
   const results: ScenarioResult[] = [];
+  // Timeline scenarios judge how soon the observatory notices a change: they run after the others,
+  // one at a time, so no other lab competes with them for the CPU.
+  const ordinary = specs.filter((s) => !s.observatory);
+  const timelines = specs.filter((s) => s.observatory);
   let next = 0;
   const worker = async () => {
-    while (next < specs.length && !options.signal?.aborted) {
-      const spec = specs[next++]!;
+    while (next < ordinary.length && !options.signal?.aborted) {
+      const spec = ordinary[next++]!;
       const result = await runScenario(spec, options);
       results.push(result);
       options.onResult?.(result);
     }
   };
-  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, specs.length)) }, worker));
+  await Promise.all(Array.from({ length: Math.max(1, Math.min(options.jobs, ordinary.length)) }, worker));
+  for (const spec of timelines) {
+    if (options.signal?.aborted) break;
+    const result = await runScenario(spec, options);
+    results.push(result);
+    options.onResult?.(result);
+  }
   return results;
 }
