@@ -115,6 +115,18 @@ describe('appendRecord', () => {
     expect(r.log_index).toBe(0);
   });
 
+  it('can be checked while records and measurements keep arriving, with nothing false reported', async () => {
+    const s = store!;
+    const reports = [];
+    for (let i = 0; i < 40; i++) {
+      if (i % 2) await s.appendRecord('incident', change(i));
+      else await s.append([ms[i % ms.length]!]);
+      // Checked right after the commit, often while the publisher writes the next partial tiles.
+      if (i % 3 === 0) reports.push(await s.verifyIntegrity());
+    }
+    expect(reports.flatMap((r) => r.problems)).toEqual([]);
+  });
+
   it('survives a restart, and the integrity check counts records', async () => {
     await store!.append(ms.slice(0, 3));
     await store!.appendRecord('incident', change(1));
@@ -125,6 +137,21 @@ describe('appendRecord', () => {
     const report = await store.verifyIntegrity();
     expect(report.ok).toBe(true);
     expect(report.checked).toMatchObject({ entries: 4, measurements: 3, records: 1 });
+  });
+});
+
+describe('record entries', () => {
+  it('are exactly {kind, received, sha256} in canonical form', () => {
+    const good = { kind: 'incident', received: '2024-01-02T03:04:05.006Z', sha256: 'ab'.repeat(32) };
+    expect(parseRecordEntry(canonicalJSON(good))).toEqual(good);
+    const bad: Array<[string, RegExp]> = [
+      [JSON.stringify(good, null, 1), /not in RFC 8785 canonical form/],
+      [canonicalJSON({ ...good, probe_key: 'x' }), /a record's has kind, received, sha256/],
+      [canonicalJSON({ ...good, kind: 'measurement' }), /not a record kind \(incident\)/],
+      [canonicalJSON({ ...good, sha256: 'AB'.repeat(32) }), /sha256 is not 64 lower-case hex/],
+      [canonicalJSON({ ...good, received: '2024-01-02' }), /received is not an ISO 8601/],
+    ];
+    for (const [text, message] of bad) expect(() => parseRecordEntry(text)).toThrow(message);
   });
 });
 

@@ -444,7 +444,8 @@ async function compareTile(
     if (width === t.width) sawOwn = true;
     const data = await files.readExact(t.level, t.index, width);
     if (!data) continue; // removed since the listing: superseded
-    const diff = difference(t, data, Math.min(width, t.width));
+    // A wider file is a later partial (a live log grew while being checked): its prefix counts.
+    const diff = difference(t, data, Math.min(width, t.width), width);
     if (diff) found.add(`log/${file}`, diff);
   }
   if (t.width < TILE_WIDTH && !sawOwn) {
@@ -458,8 +459,11 @@ async function compareTile(
   }
 }
 
-/** How stored tile bytes differ from the computed ones (over the first `width` items), or null. */
-function difference(t: TileData, data: Uint8Array, width = t.width): string | null {
+/**
+ * How stored tile bytes differ from the computed ones (over the first `width` items), or null.
+ * `fileWidth` is how many items the file should hold (its name's width).
+ */
+function difference(t: TileData, data: Uint8Array, width = t.width, fileWidth = t.width): string | null {
   if (t.level === 'entries') {
     let stored: Uint8Array[];
     try {
@@ -474,13 +478,13 @@ function difference(t: TileData, data: Uint8Array, width = t.width): string | nu
         return `entry ${t.index * TILE_WIDTH + i} in this bundle differs from log entry ${t.index * TILE_WIDTH + i} in the database`;
       }
     }
-    if (width === t.width && stored.length !== t.width)
-      return `entry bundle has ${stored.length} entries, expected ${t.width}`;
+    if (width === t.width && stored.length !== fileWidth)
+      return `entry bundle has ${stored.length} entries, expected ${fileWidth}`;
     return null;
   }
-  const expectedLength = width * HASH_SIZE;
+  const expectedLength = fileWidth * HASH_SIZE;
   if (width === t.width && data.length !== expectedLength) {
-    return `tile has ${data.length} bytes, expected ${expectedLength} (${width} hashes)`;
+    return `tile has ${data.length} bytes, expected ${expectedLength} (${fileWidth} hashes)`;
   }
   for (let i = 0; i < width; i++) {
     const a = data.subarray(i * HASH_SIZE, (i + 1) * HASH_SIZE);
