@@ -16,7 +16,12 @@ export { DEFAULT_ORIGIN, keyPaths, LogKeyError } from './log-key.js';
 export { checkDataDirectory, DataDirectoryError } from './offline-check.js';
 export { RecoveryError } from './recovery.js';
 export { evidenceRoutes } from './routes.js';
-export { EvidenceInputError, MAX_GROUP_ROWS, MAX_RECORD_BYTES, type RecordAppendResult } from './sequencer.js';
+export {
+  EvidenceInputError,
+  MAX_GROUP_ROWS,
+  MAX_RECORD_BYTES,
+  type RecordAppendResult,
+} from './sequencer.js';
 export { type EvidenceStoreOptions, openEvidenceStore } from './store.js';
 export * from './types.js';
 export * from './verify-evidence.js';
