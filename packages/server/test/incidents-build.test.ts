@@ -110,6 +110,22 @@ describe('scope', () => {
     expect(drafts[0]!.scope).toMatchObject({ entity: 'asn:29049', services: [] });
     expect(drafts[0]!.shutdown_extent).toBe('Full network');
   });
+
+  it('a block that goes on around an outage stays its own incident', () => {
+    // News sites blocked for days; the network cut for an hour in the middle.
+    const drafts = buildIncidents(
+      [
+        win('asn:29049+category:NEWS', 'measurement.blocked_fraction', T0 - 86400, null, { step: 600 }),
+        win('asn:29049', 'beacon.disconnected', T0, T0 + 3600, { step: 60 }),
+      ],
+      { countryOf },
+    );
+    expect(drafts).toHaveLength(2);
+    const [news, cut] = drafts;
+    expect(news).toMatchObject({ shutdown_extent: 'Service-based', end: null });
+    expect(news!.scope.entity).toBe('asn:29049+category:NEWS');
+    expect(cut).toMatchObject({ shutdown_extent: 'Full network', scope: { entity: 'asn:29049' } });
+  });
 });
 
 describe('type', () => {

@@ -25,6 +25,7 @@ import {
   recordMeasurements,
 } from '../signals/measurement-signals.js';
 import { SignalStore } from '../signals/store.js';
+import { SIGNAL_KINDS, type SignalPoint } from '../signals/types.js';
 import { type DetectionConfig, detectAll, parseDetectionConfig } from './config.js';
 import { DetectionEngine, type DetectionPipeline, type EngineLogger, type PassRange } from './engine.js';
 import type { AnomalyWindow } from './types.js';
@@ -139,7 +140,7 @@ export function detectionPipeline(
         beaconSignals(db, { ...range, step: steps.beacons }),
         measurementSignals(db, { ...range, step: steps.measurements }),
       ]);
-      return [...stored, ...beacons, ...measurements];
+      return [...stored, ...beacons, ...measurements.filter(judgedMeasurementPoint)];
     },
     detect: (series) => detectAll(series, config),
     async decide(windows, range, now) {
@@ -153,6 +154,22 @@ export function detectionPipeline(
       return { changes: changes.length };
     },
   };
+}
+
+/**
+ * Blocking is a property of what was measured: a blocked fraction means something for one platform
+ * or one test-list category, but over everything a network's probes measured it only mirrors the
+ * mix of targets (news sites blocked for years would keep a whole country "blocked"). So blocked and
+ * throttled counts are judged only where the entity names a platform or a category.
+ */
+function judgedMeasurementPoint(point: SignalPoint): boolean {
+  if (
+    point.signal !== SIGNAL_KINDS.blocked &&
+    point.signal !== SIGNAL_KINDS.blockedFraction &&
+    point.signal !== SIGNAL_KINDS.throttled
+  )
+    return true;
+  return point.entity.includes('platform:') || point.entity.includes('category:');
 }
 
 /** The measurements behind each measurement-based window: blocked, down or throttled ones, by log index. */

@@ -90,6 +90,20 @@ function within(inner: EntityParts, outer: EntityParts): boolean {
   return true;
 }
 
+/**
+ * Whether two windows of different kinds can be one event. A network cut followed or preceded by
+ * throttling is one event ("Shutdown, Throttle" in STOP). A platform looking blocked while its
+ * network is cut is the cut seen through measurements, so it joins the outage; but only when it lies
+ * within the outage's time: news sites blocked for years around a cut are two incidents, not one.
+ */
+function kindsMeet(a: Item, b: Item, options: BuildOptions): boolean {
+  if ((a.role === 'connectivity') === (b.role === 'connectivity')) return true;
+  const [cut, other] = a.role === 'connectivity' ? [a, b] : [b, a];
+  if (other.role === 'throttled') return true;
+  const gap = options.gapSeconds ?? (options.gapSteps ?? 2) * Math.max(a.window.step, b.window.step);
+  return other.from >= cut.from - gap && other.until <= cut.until + gap;
+}
+
 function scopesMeet(a: Item, b: Item): boolean {
   if (within(a.full, b.full) || within(b.full, a.full)) return true;
   // One platform on several networks of one country: one service-based incident.
@@ -188,7 +202,9 @@ export function buildIncidents(
   const sets = new UnionFind(items.length);
   for (let i = 0; i < items.length; i++) {
     for (let j = i + 1; j < items.length; j++) {
-      if (timesMeet(items[i]!, items[j]!, options) && scopesMeet(items[i]!, items[j]!)) sets.union(i, j);
+      const a = items[i]!;
+      const b = items[j]!;
+      if (timesMeet(a, b, options) && scopesMeet(a, b) && kindsMeet(a, b, options)) sets.union(i, j);
     }
   }
   const groups = new Map<number, Item[]>();
