@@ -26,6 +26,6 @@ export const SERVE_USAGE = `pharos serve [--data DIR] [--origin NAME] [--late-af
                         beacon interval); off: no detection, incidents are not updated
   --detect-config FILE  detector settings (JSON) overriding the defaults; see docs/detection.md
 Serves the collector (POST /api/v1/measurements, /api/v1/beacons), the evidence log (/log/...),
-incidents (/api/v1/incidents) and the Web Connectivity test helper (POST /). Stops cleanly on Ctrl-C (SIGINT) or SIGTERM: requests in
-flight are answered and stored first.
+incidents (/api/v1/incidents) and the Web Connectivity test helper (POST /). Stops cleanly on
+Ctrl-C (SIGINT) or SIGTERM: requests in flight are answered and stored first.
 `;

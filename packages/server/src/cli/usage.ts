@@ -1,7 +1,7 @@
 import { ANALYST_USAGE } from './analyst-usage.js';
 import { CHECK_USAGE } from './check-usage.js';
-import { INCIDENTS_USAGE } from './incidents-usage.js';
 import { EVAL_USAGE } from './eval-usage.js';
+import { INCIDENTS_USAGE } from './incidents-usage.js';
 import { SERVE_USAGE } from './serve-usage.js';
 import { VERIFY_USAGE } from './verify-usage.js';
 
@@ -10,7 +10,7 @@ export { DEFAULT_HOST, DEFAULT_PORT } from './serve-usage.js';
 export const USAGE = `Usage: pharos <command> [options]
 
 Commands:
-  serve   run the observatory server: collector, evidence log and test helper
+  serve   run the observatory server: collector, evidence log, test helper and detection
   verify  check a measurement's proof, or two checkpoints' consistency, offline with the log's vkey
   check   check a stopped server's data directory: measurements, log entries, tiles, checkpoints
   analyst add, list or remove the analysts who may confirm, dismiss and annotate incidents
