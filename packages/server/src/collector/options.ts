@@ -1,4 +1,5 @@
 /** What the collector can be configured with, and the defaults a public deployment starts from. */
+import { availableParallelism } from 'node:os';
 
 export interface CollectorOptions {
   /** Largest request body on the wire, compressed or not, in bytes (413 above). Default 16 MiB. */
@@ -23,6 +24,11 @@ export interface CollectorOptions {
    * batches get 503 with Retry-After instead of queueing without bound. Default 256 MiB.
    */
   maxPendingBytes: number;
+  /**
+   * Worker threads that check signatures (verify-threads.ts); 0 checks them with node:crypto's
+   * asynchronous verify on libuv's pool instead. Default: one per core, at most 4.
+   */
+  verifyThreads: number;
 }
 
 export const DEFAULT_COLLECTOR_OPTIONS: Readonly<CollectorOptions> = {
@@ -32,6 +38,7 @@ export const DEFAULT_COLLECTOR_OPTIONS: Readonly<CollectorOptions> = {
   maxMeasurementBytes: 1024 * 1024,
   rateLimit: { perSecond: 500, burst: 10_000 },
   maxPendingBytes: 256 * 1024 * 1024,
+  verifyThreads: Math.max(1, Math.min(4, availableParallelism())),
 };
 
 export function resolveCollectorOptions(options: Partial<CollectorOptions> = {}): CollectorOptions {
@@ -50,6 +57,9 @@ export function resolveCollectorOptions(options: Partial<CollectorOptions> = {})
     maxPendingBytes: resolved.maxPendingBytes,
   })) {
     if (!(Number.isFinite(value) && value > 0)) throw new RangeError(`collector option ${name} must be > 0`);
+  }
+  if (!(Number.isInteger(resolved.verifyThreads) && resolved.verifyThreads >= 0)) {
+    throw new RangeError('collector option verifyThreads must be an integer >= 0');
   }
   if (resolved.rateLimit.burst < resolved.maxBatchSize) {
     // Otherwise a full batch from one key could never be accepted, however long it waited.

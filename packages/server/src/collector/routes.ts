@@ -16,6 +16,7 @@ import { KeyRateLimiter } from './rate-limit.js';
 import { KeyCache } from './signature.js';
 import type { MeasurementSink } from './store.js';
 import { prepareBatch } from './submission.js';
+import { VerifyThreads } from './verify-threads.js';
 
 export const MEASUREMENTS_PATH = '/api/v1/measurements';
 
@@ -41,11 +42,14 @@ export function collectorRoutes(plugin: CollectorPluginOptions): FastifyPluginAs
           app.log.warn({ err: error }, 'IP datasets could not be loaded: networks derive as unknown');
         else app.log.info({ ms: Math.round(ms) }, 'IP datasets loaded');
       });
+    const verifier = options.verifyThreads > 0 ? new VerifyThreads(options.verifyThreads) : undefined;
+    if (verifier) app.addHook('onClose', () => verifier.close());
     const ctx = {
       options,
       keys: new KeyCache(),
       limiter: new KeyRateLimiter(options.rateLimit.perSecond, options.rateLimit.burst),
       locate: async (ip: string) => locator.lookup(ip),
+      verifier,
     };
     let pendingBytes = 0;
 

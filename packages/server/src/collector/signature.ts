@@ -36,19 +36,37 @@ export function weakKeyReason(key: Uint8Array): string | null {
   return null;
 }
 
+/** A usable probe key: its KeyObject and raw bytes. */
+export interface ProbeKey {
+  key: KeyObject;
+  raw: Uint8Array;
+}
+
 /** KeyObjects by base64 key, most recently used last; building one costs more than a verification. */
 export class KeyCache {
-  private readonly keys = new Map<string, KeyObject>();
+  private readonly keys = new Map<string, ProbeKey>();
   constructor(private readonly capacity = 50_000) {}
 
-  /** The KeyObject for a raw 32-byte key, or a reason it cannot be one. */
-  get(base64: string, raw: Uint8Array): KeyObject | string {
+  /** The key if it is cached (a probe's second measurement on needs no decoding). */
+  peek(base64: string): ProbeKey | undefined {
     const cached = this.keys.get(base64);
     if (cached) {
       this.keys.delete(base64);
       this.keys.set(base64, cached);
-      return cached;
     }
+    return cached;
+  }
+
+  /** The KeyObject for a raw 32-byte key, or a reason it cannot be one. */
+  get(base64: string, raw: Uint8Array): KeyObject | string {
+    const entry = this.probeKey(base64, raw);
+    return typeof entry === 'string' ? entry : entry.key;
+  }
+
+  /** The key (KeyObject and raw bytes) for a raw 32-byte key, or a reason it cannot be one. */
+  probeKey(base64: string, raw: Uint8Array): ProbeKey | string {
+    const cached = this.peek(base64);
+    if (cached) return cached;
     const weak = weakKeyReason(raw);
     if (weak) return weak;
     let key: KeyObject;
@@ -58,8 +76,9 @@ export class KeyCache {
       return 'is not a valid Ed25519 public key';
     }
     if (this.keys.size >= this.capacity) this.keys.delete(this.keys.keys().next().value as string);
-    this.keys.set(base64, key);
-    return key;
+    const entry = { key, raw: Uint8Array.from(raw) };
+    this.keys.set(base64, entry);
+    return entry;
   }
 
   get size(): number {

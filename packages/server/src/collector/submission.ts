@@ -2,19 +2,29 @@
  * A submission, from decoded body bytes to measurements ready for the store: parse, check the
  * wrapper and each envelope, canonicalize, check sizes and keys, verify every signature, charge
  * the rate limit, derive the network, scrub. The first problem refuses the whole batch.
+ *
+ * Two ways to the same result. The fast path (canonical-scan.ts) takes a body whose measurements
+ * are already canonical, as probes send them: it finds each measurement's bytes in the body, which
+ * are what was signed, and parses only the envelope (test_keys, most of a measurement, is parsed
+ * when something asks for it). Whenever it declines, or meets any problem, the general path parses
+ * the whole body and checks it step by step, and its error names the first problem.
  */
+
+import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
 import { CanonicalJSONError, fromBase64 } from '@pharos/core';
 import { bodyText } from './body.js';
 import { canonicalize, MeasurementShapeError } from './canonical.js';
+import { type ScannedItem, scanCanonicalBatch } from './canonical-scan.js';
 import { itemError, SubmissionError } from './errors.js';
 import type { NetworkOrigin } from './geo.js';
 import type { CollectorOptions } from './options.js';
 import type { KeyRateLimiter } from './rate-limit.js';
 import { describeIssue, envelopeSchema, submissionItemSchema, submissionSchema } from './schema.js';
 import { needlesFor, ScrubError, scrubValue } from './scrub.js';
-import { type KeyCache, verifyEd25519 } from './signature.js';
+import { type KeyCache, type ProbeKey, verifyEd25519 } from './signature.js';
 import type { IncomingMeasurement } from './store.js';
+import type { VerifyThreads } from './verify-threads.js';
 
 export interface SubmissionContext {
   options: CollectorOptions;
@@ -22,17 +32,24 @@ export interface SubmissionContext {
   limiter: KeyRateLimiter;
   /** The network of an address; the address is used for nothing else. */
   locate(ip: string): Promise<NetworkOrigin>;
+  /** Threads that check signatures; without them, node:crypto's asynchronous verify does. */
+  verifier?: VerifyThreads;
 }
 
 interface CheckedItem {
   index: number;
   measurement: Record<string, unknown>;
   canonical: string;
-  bytes: Buffer;
+  bytes: Uint8Array;
   probeKey: string;
   signature: string;
   claimedCC: string;
   claimedASN: string;
+}
+
+interface KeyedItem extends CheckedItem {
+  key: ProbeKey;
+  signatureBytes: Uint8Array;
 }
 
 /** The measurements of a batch, all checked; throws SubmissionError for the first problem. */
@@ -45,28 +62,10 @@ export async function prepareBatch(
   // Started now, it loads (first time) or answers while the signatures are checked.
   const origin = ctx.locate(clientIP);
   origin.catch(() => {});
-  const items = parseBatch(body, ctx.options);
+  const checked = fastBatch(body, ctx) ?? generalBatch(body, ctx);
 
-  const checked: CheckedItem[] = [];
-  const keys: ReturnType<KeyCache['get']>[] = [];
-  const signatures: Buffer[] = [];
-  for (const [index, item] of items.entries()) {
-    const c = checkItem(item, index, ctx.options);
-    const rawKey = decodeBase64(c.probeKey, 32, index, 'probe_key', 'an Ed25519 public key');
-    const signature = decodeBase64(c.signature, 64, index, 'signature', 'an Ed25519 signature');
-    const key = ctx.keys.get(c.probeKey, rawKey);
-    if (typeof key === 'string') throw itemError(index, 'key', `probe_key ${key}`);
-    checked.push(c);
-    keys.push(key);
-    signatures.push(signature);
-  }
-
-  const verdicts = await Promise.all(
-    checked.map((c, i) =>
-      verifyEd25519(keys[i] as Exclude<(typeof keys)[number], string>, c.bytes, signatures[i]!),
-    ),
-  );
-  const bad = verdicts.indexOf(false);
+  const { ok, ids } = await verifyAll(checked, ctx);
+  const bad = ok.indexOf(false);
   if (bad >= 0) {
     throw itemError(
       bad,
@@ -89,8 +88,8 @@ export async function prepareBatch(
 
   const network = await origin;
   const needles = needlesFor(clientIP);
-  return checked.map((c) => {
-    const id = createHash('sha256').update(c.bytes).digest('hex');
+  return checked.map((c, i) => {
+    const id = ids[i]!;
     let measurement = c.measurement;
     let canonical = c.canonical;
     let scrubbed = false;
@@ -127,6 +126,123 @@ export async function prepareBatch(
       },
     };
   });
+}
+
+/** Whether each signature verifies, and each measurement's id (SHA-256 of the signed bytes). */
+async function verifyAll(
+  items: KeyedItem[],
+  ctx: SubmissionContext,
+): Promise<{ ok: boolean[]; ids: string[] }> {
+  if (ctx.verifier) {
+    return ctx.verifier.verify(
+      items.map((c) => ({
+        bytes: c.bytes,
+        probeKey: c.probeKey,
+        rawKey: c.key.raw,
+        signature: c.signatureBytes,
+      })),
+    );
+  }
+  const ok = await Promise.all(items.map((c) => verifyEd25519(c.key.key, c.bytes, c.signatureBytes)));
+  return { ok, ids: items.map((c) => createHash('sha256').update(c.bytes).digest('hex')) };
+}
+
+/**
+ * The batch through the general path: every item parsed and checked in order, each with its key,
+ * so that the first problem in the body is the one reported.
+ */
+function generalBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] {
+  return parseBatch(body, ctx.options).map((item, index) =>
+    withKey(checkItem(item, index, ctx.options), ctx.keys),
+  );
+}
+
+/** The batch through the fast path, or null when it declines or finds anything wrong. */
+function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
+  if (!isUtf8(body)) return null;
+  const scanned = scanCanonicalBatch(body, ctx.options.maxBatchSize);
+  if (!scanned) return null;
+  const out: KeyedItem[] = [];
+  try {
+    for (const [index, s] of scanned.entries()) {
+      if (s.end - s.start > ctx.options.maxMeasurementBytes) return null;
+      const { measurement, canonical } = measurementAt(body, s);
+      const envelope = envelopeSchema.safeParse(measurement);
+      if (!envelope.success) return null;
+      out.push(
+        withKey(
+          {
+            index,
+            measurement,
+            canonical,
+            bytes: body.subarray(s.start, s.end),
+            probeKey: s.probeKey,
+            signature: s.signature,
+            claimedCC: envelope.data.probe_cc,
+            claimedASN: envelope.data.probe_asn,
+          },
+          ctx.keys,
+        ),
+      );
+    }
+  } catch (err) {
+    if (err instanceof SubmissionError) return null;
+    throw err;
+  }
+  return out;
+}
+
+/**
+ * A scanned measurement as text and as an object. Its envelope is parsed now (for the schema and
+ * the store's columns) with test_keys standing in as `{}`; the real test_keys is parsed from the
+ * canonical text the first time it is read (scrubbing, a test), which storing never does.
+ */
+function measurementAt(
+  body: Buffer,
+  s: ScannedItem,
+): { measurement: Record<string, unknown>; canonical: string } {
+  const canonical = body.toString('utf8', s.start, s.end);
+  if (s.testKeysStart < 0) return { measurement: JSON.parse(canonical), canonical };
+  const head = body.toString('utf8', s.start, s.testKeysStart);
+  const tail = body.toString('utf8', s.testKeysEnd, s.end);
+  const measurement = JSON.parse(`${head}{}${tail}`) as Record<string, unknown>;
+  const testKeysText = canonical.slice(head.length, canonical.length - tail.length);
+  const settle = (value: unknown) =>
+    Object.defineProperty(measurement, 'test_keys', {
+      value,
+      enumerable: true,
+      configurable: true,
+      writable: true,
+    });
+  Object.defineProperty(measurement, 'test_keys', {
+    enumerable: true,
+    configurable: true,
+    get() {
+      const value = JSON.parse(testKeysText) as unknown;
+      settle(value);
+      return value;
+    },
+    set: settle,
+  });
+  return { measurement, canonical };
+}
+
+// Canonical base64 of 64 bytes: the bits the padding drops are zero (as core's fromBase64 demands).
+const CANONICAL_SIGNATURE = /^[A-Za-z0-9+/]{85}[AQgw]==$/;
+
+/** The item with its probe key and signature decoded and checked (400 naming the item if not). */
+function withKey(c: CheckedItem, keys: KeyCache): KeyedItem {
+  let key = keys.peek(c.probeKey);
+  if (!key) {
+    const raw = decodeBase64(c.probeKey, 32, c.index, 'probe_key', 'an Ed25519 public key');
+    const found = keys.probeKey(c.probeKey, raw);
+    if (typeof found === 'string') throw itemError(c.index, 'key', `probe_key ${found}`);
+    key = found;
+  }
+  const signatureBytes = CANONICAL_SIGNATURE.test(c.signature)
+    ? Buffer.from(c.signature, 'base64')
+    : decodeBase64(c.signature, 64, c.index, 'signature', 'an Ed25519 signature');
+  return { ...c, key, signatureBytes };
 }
 
 /** The batch's items, after JSON and wrapper checks. */
