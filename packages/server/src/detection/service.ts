@@ -15,7 +15,7 @@ import { AnalystRegistry } from '../incidents/analysts.js';
 import { buildIncidents } from '../incidents/build.js';
 import { incidentRoutes } from '../incidents/routes.js';
 import { IncidentStore } from '../incidents/store.js';
-import { beaconSignals } from '../signals/beacon-signals.js';
+import { BeaconSignalCache } from '../signals/beacon-cache.js';
 import { SignalsDatabase } from '../signals/database.js';
 import {
   ensureMeasurementOutcomesTable,
@@ -133,11 +133,12 @@ export function detectionPipeline(
   config: DetectionConfig,
   steps: { beacons: number; measurements: number },
 ): DetectionPipeline {
+  const beaconCache = new BeaconSignalCache(db, steps.beacons);
   return {
     async gather(range: PassRange) {
       const [stored, beacons, measurements] = await Promise.all([
         signals.points({ from: range.from, until: range.until }),
-        beaconSignals(db, { ...range, step: steps.beacons }),
+        beaconCache.points(range),
         measurementSignals(db, { ...range, step: steps.measurements }),
       ]);
       return [...stored, ...beacons, ...measurements.filter(judgedMeasurementPoint)];
