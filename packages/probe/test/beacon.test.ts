@@ -281,6 +281,8 @@ describe('pharos-probe run --beacon-interval', () => {
           'AZ',
           '--probe-asn',
           'AS28787',
+          '--region',
+          'AZ-BA',
           '--beacon-interval',
           '60s',
           '--quiet',
@@ -288,7 +290,7 @@ describe('pharos-probe run --beacon-interval', () => {
         run.io,
         deps,
       );
-      expect(collector.beacons[0]!.beacon).toMatchObject({ cc: 'AZ', asn: 28787 });
+      expect(collector.beacons[0]!.beacon).toMatchObject({ cc: 'AZ', asn: 28787, region: 'AZ-BA' });
     } finally {
       await collector.close();
     }

@@ -272,11 +272,13 @@ describe('runThrottling', () => {
       lookup: async () => ({ addresses: ['127.0.0.1'], failure: null }),
       probeCC: 'AZ',
       probeASN: 'AS29049',
+      annotations: { x_region: 'AZ-FUZ' },
     });
     expect(m).toMatchObject({
       test_name: 'throttling',
       input: `https://${SLOW_NAME}:${https.port}/`,
       probe_cc: 'AZ',
+      annotations: { x_region: 'AZ-FUZ', engine_name: 'pharos-probe' },
     });
     expect(m.report_id).toMatch(/_throttling_AZ_29049_n1_/);
     const k = m.test_keys;

@@ -68,6 +68,24 @@ export function parseCountryCode(option: string, value: string): string {
   return value.trim().toUpperCase();
 }
 
+/**
+ * An ISO 3166-2 subdivision (`AZ-FUZ`), upper-cased. When the country is known (`country`, the
+ * option that gave it and its code), the region must lie inside it: a region in another country
+ * would put the probe's measurements on the wrong map.
+ */
+export function parseRegion(
+  option: string,
+  value: string,
+  country?: { option: string; code: string },
+): string {
+  const region = value.trim().toUpperCase();
+  if (!/^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(region))
+    throw new UsageError(`${option} "${value}": expected an ISO 3166-2 subdivision, e.g. AZ-FUZ`);
+  if (country && country.code !== 'ZZ' && !region.startsWith(`${country.code}-`))
+    throw new UsageError(`${option} ${region} is not in ${country.option} ${country.code}`);
+  return region;
+}
+
 /** `AS29049` or `29049` → `AS29049` (OONI's spelling). */
 export function parseASN(option: string, value: string): string {
   const match = /^(?:AS)?(\d{1,10})$/i.exec(value.trim());

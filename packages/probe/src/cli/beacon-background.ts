@@ -24,6 +24,8 @@ export async function startBackgroundBeacons(options: {
   /** As the run records them: `AZ`, `AS29049`; undefined when not given. */
   probeCC: string | undefined;
   probeASN: string | undefined;
+  /** `AZ-FUZ`; undefined when not given. */
+  region?: string;
   extraCA: string[];
   note: (message: string) => void;
 }): Promise<BackgroundBeacons> {
@@ -47,6 +49,7 @@ export async function startBackgroundBeacons(options: {
       intervalMs: options.intervalMs,
       cc: options.probeCC ?? 'ZZ',
       asn: Number((options.probeASN ?? 'AS0').slice(2)),
+      ...(options.region ? { region: options.region } : {}),
       extraCA: options.extraCA,
       now: () => options.io.now(),
       onEvent: (event) => {

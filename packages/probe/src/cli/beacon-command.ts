@@ -9,7 +9,7 @@ import { type AttemptResult, type BeaconEvent, BeaconSender } from '../beacon/se
 import { stateLayout } from '../identity/state-dir.js';
 import { acquireUploadLock } from '../outbox/upload-lock.js';
 import { type Collector, parseCollector } from '../upload/collector-url.js';
-import { parseASN, parseCountryCode, parseIntegerInRange } from './arg-values.js';
+import { parseASN, parseCountryCode, parseIntegerInRange, parseRegion } from './arg-values.js';
 import {
   BEACON_USAGE,
   DEFAULT_BEACON_INTERVAL_SECONDS,
@@ -111,14 +111,10 @@ export function parseBeaconArgs(values: {
     throw new UsageError(`--interval "${values.interval}": must be at least ${MIN_BEACON_INTERVAL_SECONDS}s`);
   const cc = values.cc === undefined ? 'ZZ' : parseCountryCode('--cc', values.cc);
   const asn = values.asn === undefined ? 0 : Number(parseASN('--asn', values.asn).slice(2));
-  let region: string | undefined;
-  if (values.region !== undefined) {
-    region = values.region.trim().toUpperCase();
-    if (!/^[A-Z]{2}-[A-Z0-9]{1,3}$/.test(region))
-      throw new UsageError(`--region "${values.region}": expected an ISO 3166-2 subdivision, e.g. AZ-FUZ`);
-    if (cc !== 'ZZ' && !region.startsWith(`${cc}-`))
-      throw new UsageError(`--region ${region} is not in --cc ${cc}`);
-  }
+  const region =
+    values.region === undefined
+      ? undefined
+      : parseRegion('--region', values.region, { option: '--cc', code: cc });
   const stateDir = values['state-dir'];
   if (stateDir !== undefined && stateDir.trim() === '') throw new UsageError('--state-dir needs a directory');
   return {

@@ -10,6 +10,7 @@ import {
   parseByteSize,
   parseCountryCode,
   parseIntegerInRange,
+  parseRegion,
   parseResolverAddress,
   parseSeconds,
   parseServiceURL,
@@ -42,6 +43,8 @@ export interface RunArgs {
   fingerprintFiles: string[];
   probeCC: string | undefined;
   probeASN: string | undefined;
+  /** ISO 3166-2 subdivision (`AZ-FUZ`) recorded in every measurement's annotations; undefined: none. */
+  region: string | undefined;
   timeoutSeconds: number;
   quiet: boolean;
   /** Experiments to run, in order; web_connectivity when none is named. */
@@ -76,6 +79,7 @@ const OPTIONS = {
   fingerprints: { type: 'string', multiple: true },
   'probe-cc': { type: 'string', multiple: true },
   'probe-asn': { type: 'string', multiple: true },
+  region: { type: 'string', multiple: true },
   timeout: { type: 'string', multiple: true },
   quiet: { type: 'boolean', multiple: true },
   help: { type: 'boolean', short: 'h', multiple: true },
@@ -131,8 +135,10 @@ export function parseRunArgs(argv: string[]): RunArgs {
       ? DEFAULT_CONCURRENCY
       : parseIntegerInRange('--concurrency', concurrencyText, 1);
   const timeoutText = once('timeout');
-  const probeCC = once('probe-cc');
+  const probeCCText = once('probe-cc');
+  const probeCC = probeCCText === undefined ? undefined : parseCountryCode('--probe-cc', probeCCText);
   const probeASN = once('probe-asn');
+  const regionText = once('region');
   const resolver = once('resolver');
   const doh = once('doh');
   const upload = parseUploadValues(values);
@@ -160,8 +166,16 @@ export function parseRunArgs(argv: string[]): RunArgs {
     doh: parseServiceURL('--doh', doh ?? DEFAULT_DOH),
     caFiles: files('ca'),
     fingerprintFiles: files('fingerprints'),
-    probeCC: probeCC === undefined ? undefined : parseCountryCode('--probe-cc', probeCC),
+    probeCC,
     probeASN: probeASN === undefined ? undefined : parseASN('--probe-asn', probeASN),
+    region:
+      regionText === undefined
+        ? undefined
+        : parseRegion(
+            '--region',
+            regionText,
+            probeCC === undefined ? undefined : { option: '--probe-cc', code: probeCC },
+          ),
     timeoutSeconds:
       timeoutText === undefined ? DEFAULT_TIMEOUT_SECONDS : parseSeconds('--timeout', timeoutText),
     quiet: (values.quiet?.length ?? 0) > 0,

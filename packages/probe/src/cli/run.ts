@@ -14,6 +14,7 @@ import {
 } from '../experiments/registry.js';
 import { loadInputs } from '../input/inputs.js';
 import { type InputURL, TestListError } from '../input/test-list.js';
+import { CATEGORY_ANNOTATION, REGION_ANNOTATION } from '../measurement/envelope.js';
 import type { WebConnectivityOptions } from '../webconnectivity/index.js';
 import { startBackgroundBeacons } from './beacon-background.js';
 import { EXIT_FAILURE, EXIT_INTERRUPTED, EXIT_OK, EXIT_USAGE } from './exit-codes.js';
@@ -149,6 +150,7 @@ export async function runCommand(argv: string[], io: CliIO, deps: RunDeps): Prom
         intervalMs: args.beaconIntervalMs,
         probeCC: args.probeCC,
         probeASN: args.probeASN,
+        region: args.region,
         extraCA: setup.extraCA,
         note: (message) => io.stderr.write(message),
       })
@@ -268,6 +270,7 @@ async function measureAll(run: {
           ...run.options,
           reportId: run.reportIdFor(job.experiment),
           signal: controller.signal,
+          annotations: jobAnnotations(job, args.region),
         };
         if (job.experiment === WEB_CONNECTIVITY) {
           measurement = await run.deps.measure(job.target!, options);
@@ -375,6 +378,19 @@ interface Job {
   target: string | null;
   /** What progress and the summary show for it. */
   input: InputURL;
+}
+
+/**
+ * What the server groups this job's measurement by, besides country and network: the run's
+ * region, and for Web Connectivity the category the test list gives the URL (URLs from --input
+ * have none). Undefined when there is nothing to add.
+ */
+function jobAnnotations(job: Job, region: string | undefined): Record<string, string> | undefined {
+  const annotations: Record<string, string> = {};
+  if (region !== undefined) annotations[REGION_ANNOTATION] = region;
+  if (job.experiment === WEB_CONNECTIVITY && job.input.categoryCode !== null)
+    annotations[CATEGORY_ANNOTATION] = job.input.categoryCode;
+  return Object.keys(annotations).length > 0 ? annotations : undefined;
 }
 
 function warn(io: CliIO, message: string): void {

@@ -64,6 +64,9 @@ Options:
   --fingerprints FILE    blockpage fingerprints CSV; repeatable
   --probe-cc CC          country code recorded in measurements (e.g. AZ)
   --probe-asn ASN        network recorded in measurements (e.g. AS29049)
+  --region REGION        ISO 3166-2 region recorded in every measurement's annotations
+                         (x_region, e.g. AZ-FUZ; must lie in --probe-cc); test-list URLs
+                         also carry their category (x_category_code)
   --timeout SECONDS      time limit per step (default ${DEFAULT_TIMEOUT_SECONDS}; DNS waits at most ${MAX_DNS_TIMEOUT_SECONDS},
                          the test helper ${CONTROL_TIMEOUT_FACTOR} times as long)
   --catalog FILE         app and platform endpoints (JSON) instead of the shipped catalog

@@ -61,6 +61,7 @@ export async function runExperiment(
       probeASN: options.probeASN,
       testStartTime: options.testStartTime,
       reportId: options.reportId,
+      annotations: options.annotations,
     })) as unknown as AnyMeasurement;
   }
   const app = APP_EXPERIMENTS[name];
@@ -77,6 +78,7 @@ export async function runExperiment(
     probeASN: options.probeASN,
     testStartTime: options.testStartTime,
     reportId: options.reportId,
+    annotations: options.annotations,
     signal: options.signal,
     dataBudget: options.dataBudget,
     // Endpoints the catalog marks for it get a throttling check on the address that answered.

@@ -7,6 +7,13 @@ import { randomInt } from 'node:crypto';
 import { type Envelope, ooniTimestamp } from '@pharos/core';
 import { SOFTWARE_NAME, SOFTWARE_VERSION } from '../webconnectivity/software.js';
 
+/**
+ * Annotation keys the server groups detection signals by (server/src/signals/measurement-signals.ts
+ * reads them): the probe's ISO 3166-2 region, and the test-list category of the measured URL.
+ */
+export const REGION_ANNOTATION = 'x_region';
+export const CATEGORY_ANNOTATION = 'x_category_code';
+
 /** OONI's resolver_ip when the resolver is not known. */
 const UNKNOWN_RESOLVER_IP = '127.0.0.2';
 const LETTERS = 'abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789';
@@ -26,6 +33,11 @@ export interface EnvelopeFields<K> {
   reportId?: string;
   backend: { address: string; type: string } | null;
   testKeys: K;
+  /**
+   * Extra annotations, flat strings as OONI's are: the run's region (`x_region`), a test-list
+   * URL's category (`x_category_code`). They cannot replace the engine's own.
+   */
+  annotations?: Record<string, string>;
 }
 
 export function probeEnvelope<K>(f: EnvelopeFields<K>): Envelope<K> {
@@ -34,6 +46,7 @@ export function probeEnvelope<K>(f: EnvelopeFields<K>): Envelope<K> {
   const runStart = f.testStartTime ?? f.started;
   return {
     annotations: {
+      ...f.annotations,
       architecture: process.arch,
       engine_name: SOFTWARE_NAME,
       engine_version: SOFTWARE_VERSION,

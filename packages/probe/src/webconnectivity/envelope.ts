@@ -15,6 +15,7 @@ export interface EnvelopeFields {
   reportId?: string;
   backend: { address: string; type: string } | null;
   testKeys: WebConnectivityTestKeys;
+  annotations?: Record<string, string>;
 }
 
 export function envelope(f: EnvelopeFields): WebConnectivityMeasurement {

@@ -86,6 +86,7 @@ export async function measureWebConnectivity(
     probeCC: options.probeCC ?? 'ZZ',
     probeASN: options.probeASN ?? 'AS0',
     reportId: options.reportId,
+    annotations: options.annotations,
     backend: observed.control.backend,
     testKeys: {
       agent: 'redirect',

@@ -36,6 +36,8 @@ export interface WebConnectivityOptions {
   reportId?: string;
   /** Stops the measurement early; what was observed until then is still returned. */
   signal?: AbortSignal;
+  /** Added to the envelope's annotations (e.g. `x_region`, `x_category_code`). */
+  annotations?: Record<string, string>;
 }
 
 export const DEFAULT_TEST_HELPERS = ['https://0.th.ooni.org/'];

@@ -103,6 +103,7 @@ export async function runFrame<K extends AppTestKeysBase>(
     probeCC: options.probeCC,
     probeASN: options.probeASN,
     reportId: options.reportId,
+    annotations: options.annotations,
     backend: ctx?.control.backend ?? null,
     testKeys,
   });

@@ -14,6 +14,7 @@ export interface AppEnvelopeFields<K extends AppTestKeysBase> {
   reportId?: string;
   backend: { address: string; type: string } | null;
   testKeys: K;
+  annotations?: Record<string, string>;
 }
 
 export function appEnvelope<K extends AppTestKeysBase>(f: AppEnvelopeFields<K>): AppMeasurement<K> {

@@ -75,6 +75,8 @@ export interface AppRunOptions {
   concurrency?: number;
   /** The throttling module's check, for reachable endpoints the catalog marks `throttle`. */
   throttling?: ThrottlingCheck;
+  /** Added to the envelope's annotations (e.g. `x_region`). */
+  annotations?: Record<string, string>;
 }
 
 export interface AppExperiment<K extends AppTestKeysBase = AppTestKeysBase> {

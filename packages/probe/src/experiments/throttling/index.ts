@@ -148,6 +148,8 @@ export interface RunThrottlingOptions extends Omit<ThrottlingOptions, 'trace'> {
   /** When the run of which this measurement is part started; default: this measurement's start. */
   testStartTime?: Date;
   reportId?: string;
+  /** Added to the envelope's annotations (e.g. `x_region`). */
+  annotations?: Record<string, string>;
 }
 
 /** A transaction without its response body: the experiment counts bytes, it does not keep them. */
@@ -188,6 +190,7 @@ export async function runThrottling(options: RunThrottlingOptions): Promise<Thro
     probeCC,
     probeASN,
     reportId: options.reportId,
+    annotations: options.annotations,
     backend: null,
     testKeys,
   });
