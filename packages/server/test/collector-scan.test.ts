@@ -4,7 +4,7 @@ import { seededRandom, webConnectivityMeasurement } from '../src/bench/measureme
 import { scanCanonicalBatch } from '../src/collector/canonical-scan.js';
 import { body, collector, post, signed, type TestCollector } from './collector-fixtures.js';
 
-const KEY = 'A'.repeat(43) + '=';
+const KEY = `${'A'.repeat(43)}=`;
 const SIG = `${'B'.repeat(85)}A==`;
 
 /** A batch body holding these measurement texts as they are. */

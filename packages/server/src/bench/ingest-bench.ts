@@ -17,7 +17,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { buildCorpus } from './corpus.js';
 import { type Ack, runLoad } from './http-load.js';
-import { cpuSeconds, memory } from './proc-stats.js';
+import { cpuSeconds, mainThreadCpuSeconds, memory } from './proc-stats.js';
 import { recordBenchmark } from './record.js';
 import { measureStageCosts } from './stage-costs.js';
 import { measureVerifyCeiling } from './verify-ceiling.js';
@@ -94,16 +94,20 @@ async function measure(pid: number, base: URL) {
   const windowStart = t0 + warmup * 1000;
   const until = windowStart + seconds * 1000;
   let cpuStart = 0;
+  let mainStart = 0;
   let clientCpuStart = process.cpuUsage();
   const startTimer = setTimeout(() => {
     cpuStart = cpuSeconds(pid);
+    mainStart = mainThreadCpuSeconds(pid);
     clientCpuStart = process.cpuUsage();
   }, warmup * 1000);
   let cpuEnd: number | undefined;
+  let mainEnd: number | undefined;
   let clientCpu: NodeJS.CpuUsage | undefined;
   const endTimer = setTimeout(
     () => {
       cpuEnd = cpuSeconds(pid);
+      mainEnd = mainThreadCpuSeconds(pid);
       clientCpu = process.cpuUsage(clientCpuStart);
     },
     (warmup + seconds) * 1000,
@@ -119,10 +123,20 @@ async function measure(pid: number, base: URL) {
   const lastAck = Math.max(...acks.map((a) => a.at));
   const windowEnd = Math.min(until, lastAck);
   cpuEnd ??= cpuSeconds(pid);
+  mainEnd ??= mainThreadCpuSeconds(pid);
   clientCpu ??= process.cpuUsage(clientCpuStart);
   const mem = memory(pid);
   const size = memoryStore ? null : await treeSize(base);
-  return { acks, windowStart, windowEnd, cpu: cpuEnd - cpuStart, clientCpu, mem, treeSize: size };
+  return {
+    acks,
+    windowStart,
+    windowEnd,
+    cpu: cpuEnd - cpuStart,
+    mainCpu: mainEnd - mainStart,
+    clientCpu,
+    mem,
+    treeSize: size,
+  };
 }
 
 function report(r: typeof result): string {
@@ -148,6 +162,7 @@ function report(r: typeof result): string {
     `accepted               ${Math.round(rate)} measurements/s (target >= ${TARGET}: ${rate >= TARGET ? 'met' : 'NOT met'})`,
     `ack latency per batch  p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`,
     `server CPU             ${(r.cpu / windowSeconds).toFixed(2)} cores (of ${availableParallelism()}), ${((r.cpu / accepted) * 1e6).toFixed(0)} us per measurement`,
+    `  on its main thread    ${(r.mainCpu / windowSeconds).toFixed(2)} cores, ${((r.mainCpu / accepted) * 1e6).toFixed(0)} us per measurement (HTTP, checks, the store's appends; the rest is signature threads and DuckDB's)`,
     `server memory          peak RSS ${mb(r.mem.peakRss)}, at end ${mb(r.mem.rss)}`,
     `load generator CPU     ${clientCores.toFixed(2)} cores (same machine)`,
     `refused or failed      ${refused.length} requests${refused.length ? ` (${[...new Set(refused.map((a) => a.status))].join(', ')})` : ''}`,

@@ -166,9 +166,10 @@ function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
   try {
     for (const [index, s] of scanned.entries()) {
       if (s.end - s.start > ctx.options.maxMeasurementBytes) return null;
-      const { measurement, canonical } = measurementAt(body, s);
+      const { measurement, canonical, testKeysText } = measurementAt(body, s);
       const envelope = envelopeSchema.safeParse(measurement);
       if (!envelope.success) return null;
+      if (testKeysText !== null) deferTestKeys(measurement, testKeysText);
       out.push(
         withKey(
           {
@@ -193,20 +194,25 @@ function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
 }
 
 /**
- * A scanned measurement as text and as an object. Its envelope is parsed now (for the schema and
- * the store's columns) with test_keys standing in as `{}`; the real test_keys is parsed from the
- * canonical text the first time it is read (scrubbing, a test), which storing never does.
+ * A scanned measurement as text and as an object. Its envelope is parsed now, for the schema and
+ * the store's columns, with test_keys standing in as `{}` (the scan found it is an object);
+ * `deferTestKeys` then puts the real one in its place, parsed from the canonical text the first
+ * time it is read (scrubbing, a test), which storing never does.
  */
 function measurementAt(
   body: Buffer,
   s: ScannedItem,
-): { measurement: Record<string, unknown>; canonical: string } {
+): { measurement: Record<string, unknown>; canonical: string; testKeysText: string | null } {
   const canonical = body.toString('utf8', s.start, s.end);
-  if (s.testKeysStart < 0) return { measurement: JSON.parse(canonical), canonical };
+  if (s.testKeysStart < 0) return { measurement: JSON.parse(canonical), canonical, testKeysText: null };
   const head = body.toString('utf8', s.start, s.testKeysStart);
   const tail = body.toString('utf8', s.testKeysEnd, s.end);
   const measurement = JSON.parse(`${head}{}${tail}`) as Record<string, unknown>;
   const testKeysText = canonical.slice(head.length, canonical.length - tail.length);
+  return { measurement, canonical, testKeysText };
+}
+
+function deferTestKeys(measurement: Record<string, unknown>, text: string): void {
   const settle = (value: unknown) =>
     Object.defineProperty(measurement, 'test_keys', {
       value,
@@ -218,13 +224,12 @@ function measurementAt(
     enumerable: true,
     configurable: true,
     get() {
-      const value = JSON.parse(testKeysText) as unknown;
+      const value = JSON.parse(text) as unknown;
       settle(value);
       return value;
     },
     set: settle,
   });
-  return { measurement, canonical };
 }
 
 // Canonical base64 of 64 bytes: the bits the padding drops are zero (as core's fromBase64 demands).
