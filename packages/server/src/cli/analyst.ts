@@ -4,10 +4,9 @@
  * (analysts.json, mode 0600), so a token that is lost is replaced, never recovered.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '@pharos/probe';
 import { AnalystError, AnalystRegistry } from '../incidents/analysts.js';
 import { ANALYST_USAGE } from './analyst-usage.js';
+import { parseCommandLine } from './command-line.js';
 import type { CliIO } from './io.js';
 import { UsageError } from './usage-error.js';
 
@@ -22,18 +21,7 @@ type Request =
   | { kind: 'list'; dataDir: string };
 
 function parseAnalystArgs(argv: string[], cwd: string): Request {
-  let values: { data?: string[]; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    throw new UsageError(describeParseError(err));
-  }
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   if (values.help) return { kind: 'help' };
   const [command, name, ...rest] = positionals;
   if (command !== 'add' && command !== 'list' && command !== 'remove') {

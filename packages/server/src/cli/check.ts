@@ -5,10 +5,9 @@
  * plain words and exits 1 when there is any.
  */
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '@pharos/probe';
 import type { IntegrityReport } from '../evidence/types.js';
 import { CHECK_USAGE } from './check-usage.js';
+import { parseCommandLine } from './command-line.js';
 import type { CliIO } from './io.js';
 import { UsageError } from './usage-error.js';
 
@@ -43,16 +42,7 @@ export async function checkCommand(argv: string[], io: CliIO): Promise<number> {
   let values: { 'no-signatures'?: boolean; json?: boolean; help?: boolean; data?: string[] };
   try {
     let positionals: string[];
-    try {
-      ({ values, positionals } = parseArgs({
-        args: argv,
-        options: OPTIONS,
-        strict: true,
-        allowPositionals: true,
-      }));
-    } catch (err) {
-      throw new UsageError(describeParseError(err));
-    }
+    ({ values, positionals } = parseCommandLine(argv, OPTIONS));
     if (values.help) {
       io.stdout.write(CHECK_USAGE);
       return 0;

@@ -5,8 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '@pharos/probe';
+import { parseCommandLine } from './command-line.js';
 import { EVAL_USAGE } from './eval-usage.js';
 import type { CliIO } from './io.js';
 import { UsageError } from './usage-error.js';
@@ -56,18 +55,7 @@ function parseEvalArgs(argv: string[]): EvalRequest | 'help' {
       if (arg === '--config' && argv[i + 1] !== undefined) rest.push(argv[++i] as string);
     }
   }
-  let values: { config?: string[]; json?: boolean; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: rest,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    throw new UsageError(describeParseError(err));
-  }
+  const { values, positionals } = parseCommandLine(rest, OPTIONS);
   if (values.help) return 'help';
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   if (signals.length === 0) throw new UsageError('give the series to replay: --signals FILE...');

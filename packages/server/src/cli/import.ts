@@ -6,12 +6,11 @@
  */
 import { mkdir } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '@pharos/probe';
 import type { SignalsDatabase } from '../signals/database.js';
 import type { ImportProgress, SeriesSummary } from '../signals/import/common.js';
 import type { SignalStore } from '../signals/store.js';
 import type { SignalPoint } from '../signals/types.js';
+import { once, parseCommandLine } from './command-line.js';
 import { IMPORT_USAGE } from './import-usage.js';
 import type { CliIO } from './io.js';
 import { UsageError } from './usage-error.js';
@@ -30,9 +29,7 @@ const OPTIONS = {
 /** Series listed one per line before the rest are summed up in one line. */
 const MAX_LISTED = 50;
 
-type Values = ReturnType<
-  typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true }>
->['values'];
+type Values = ReturnType<typeof parseCommandLine<typeof OPTIONS>>['values'];
 
 interface ImportRequest {
   kind: 'signals' | 'mrt';
@@ -40,15 +37,6 @@ interface ImportRequest {
   dataDir: string;
   values: Values;
   step: number | undefined;
-}
-
-function once(
-  values: Values,
-  name: 'data' | 'format' | 'step' | 'full-feed-min' | 'full-feed-min-v6' | 'visible-fraction',
-) {
-  const given = values[name];
-  if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
-  return given?.[0];
 }
 
 function wholeNumber(option: string, text: string | undefined): number | undefined {
@@ -59,18 +47,7 @@ function wholeNumber(option: string, text: string | undefined): number | undefin
 }
 
 async function parseImportArgs(argv: string[], cwd: string): Promise<ImportRequest | 'help'> {
-  let values: Values;
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    throw new UsageError(describeParseError(err));
-  }
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   if (values.help) return 'help';
   const [kind, ...files] = positionals;
   if (kind !== 'signals' && kind !== 'mrt') {

@@ -5,8 +5,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '@pharos/probe';
+import { parseCommandLine } from './command-line.js';
 import { INCIDENTS_USAGE } from './incidents-usage.js';
 import type { CliIO } from './io.js';
 import { UsageError } from './usage-error.js';
@@ -24,18 +23,7 @@ type Request =
   | { kind: 'import'; dataDir: string; file: string };
 
 function parseIncidentsArgs(argv: string[], cwd: string): Request {
-  let values: { data?: string[]; format?: string[]; stop?: string[]; help?: boolean };
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    throw new UsageError(describeParseError(err));
-  }
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   if (values.help) return { kind: 'help' };
   const [command, ...rest] = positionals;
   if (command !== 'export' && command !== 'import') {

@@ -6,9 +6,8 @@ import { createPrivateKey, X509Certificate } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { isIP } from 'node:net';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '@pharos/probe';
 import { parseDetectionConfig } from '../detection/config.js';
+import { once, parseCommandLine } from './command-line.js';
 import { parseDuration } from './duration.js';
 import { DEFAULT_DATA_DIR, DEFAULT_HOST, DEFAULT_PORT } from './serve-usage.js';
 import { UsageError } from './usage-error.js';
@@ -68,28 +67,9 @@ const OPTIONS = {
 } as const;
 
 export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
-  const { values, positionals } = parseStrict(argv);
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
   const help = (values.help?.length ?? 0) > 0;
-  const once = (
-    name:
-      | 'data'
-      | 'origin'
-      | 'late-after'
-      | 'host'
-      | 'port'
-      | 'tls-cert'
-      | 'tls-key'
-      | 'resolver'
-      | 'beacon-interval'
-      | 'detect-every'
-      | 'measurement-step'
-      | 'detect-config',
-  ): string | undefined => {
-    const given = values[name];
-    if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
-    return given?.[0];
-  };
   if (help) {
     return {
       help,
@@ -113,19 +93,19 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
     };
   }
 
-  const data = once('data');
+  const data = once(values, 'data');
   if (data !== undefined && data.trim() === '') throw new UsageError('--data needs a directory');
-  const origin = once('origin');
+  const origin = once(values, 'origin');
   if (origin !== undefined) checkOrigin(origin);
-  const lateAfter = once('late-after');
-  const host = parseHost(once('host') ?? DEFAULT_HOST);
-  const port = parsePort(once('port'));
-  const certFile = once('tls-cert');
-  const keyFile = once('tls-key');
+  const lateAfter = once(values, 'late-after');
+  const host = parseHost(once(values, 'host') ?? DEFAULT_HOST);
+  const port = parsePort(once(values, 'port'));
+  const certFile = once(values, 'tls-cert');
+  const keyFile = once(values, 'tls-key');
   if ((certFile === undefined) !== (keyFile === undefined)) {
     throw new UsageError('--tls-cert and --tls-key go together: give both for HTTPS, or neither for HTTP');
   }
-  const resolver = once('resolver');
+  const resolver = once(values, 'resolver');
   const caFiles = values.ca ?? [];
   return {
     help,
@@ -143,10 +123,10 @@ export function parseServeArgs(argv: string[], cwd: string): ServeArgs {
     extraCA: caFiles.length > 0 ? caFiles.map((file) => readCertificates('--ca', cwd, file)) : undefined,
     log: (values.log?.length ?? 0) > 0,
     detection: parseDetection(
-      once('beacon-interval'),
-      once('measurement-step'),
-      once('detect-every'),
-      once('detect-config'),
+      once(values, 'beacon-interval'),
+      once(values, 'measurement-step'),
+      once(values, 'detect-every'),
+      once(values, 'detect-config'),
       cwd,
     ),
   };
@@ -277,12 +257,4 @@ function readKey(cwd: string, file: string): string {
     throw new UsageError(`--tls-key ${file}: not a usable PEM private key: ${(err as Error).message}`);
   }
   return text;
-}
-
-function parseStrict(argv: string[]) {
-  try {
-    return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, strict: true });
-  } catch (err) {
-    throw new UsageError(describeParseError(err));
-  }
 }

@@ -5,13 +5,12 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
-import { describeParseError } from '@pharos/probe';
 import {
   verifyConsistencyEvidence,
   verifyMeasurementEvidence,
   verifyRecordEvidence,
 } from '../evidence/verify-evidence.js';
+import { once, parseCommandLine } from './command-line.js';
 import type { CliIO } from './io.js';
 import { UsageError } from './usage-error.js';
 import { VERIFY_USAGE } from './verify-usage.js';
@@ -33,34 +32,14 @@ type Request =
   | { kind: 'consistency'; older: string; newer: string; proof: string; vkey: string };
 
 function parseVerifyArgs(argv: string[]): Request {
-  let values: ReturnType<
-    typeof parseArgs<{ args: string[]; options: typeof OPTIONS; strict: true }>
-  >['values'];
-  let positionals: string[];
-  try {
-    ({ values, positionals } = parseArgs({
-      args: argv,
-      options: OPTIONS,
-      strict: true,
-      allowPositionals: true,
-    }));
-  } catch (err) {
-    throw new UsageError(describeParseError(err));
-  }
+  const { values, positionals } = parseCommandLine(argv, OPTIONS);
   if (values.help) return { kind: 'help' };
   if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
-  const once = (
-    name: 'measurement' | 'record' | 'proof' | 'vkey' | 'consistency-proof',
-  ): string | undefined => {
-    const given = values[name];
-    if (given && given.length > 1) throw new UsageError(`--${name} may be given only once`);
-    return given?.[0];
-  };
-  const measurement = once('measurement');
-  const record = once('record');
-  const proof = once('proof');
-  const vkey = once('vkey');
-  const consistency = once('consistency-proof');
+  const measurement = once(values, 'measurement');
+  const record = once(values, 'record');
+  const proof = once(values, 'proof');
+  const vkey = once(values, 'vkey');
+  const consistency = once(values, 'consistency-proof');
   const checkpoints = values.checkpoint ?? [];
   if (record !== undefined) {
     if (measurement !== undefined || checkpoints.length > 0 || consistency !== undefined) {
