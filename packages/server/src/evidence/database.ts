@@ -16,6 +16,7 @@
 
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
+import { Serial } from '../serial.js';
 import { fsyncDirectory } from './durable-file.js';
 
 export const DATABASE_FILE = 'pharos.duckdb';
@@ -126,16 +127,6 @@ export interface CheckpointRow {
 /** A stored measurement with its log entry, as the API shows it. */
 export interface MeasurementWithEntry extends Omit<MeasurementRow, 'startTime'> {
   entry: Uint8Array;
-}
-
-/** Runs async work one piece at a time: a DuckDB connection answers one query at a time. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(work, work);
-    this.tail = result.catch(() => {});
-    return result;
-  }
 }
 
 /**

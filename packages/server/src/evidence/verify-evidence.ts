@@ -76,51 +76,48 @@ export interface MeasurementEvidence {
   vkey: string;
 }
 
-export function verifyMeasurementEvidence(input: MeasurementEvidence): EvidenceVerdict {
-  const verifier = parseVkey(input.vkey);
-  if (typeof verifier === 'string') return fail(verifier);
+/** What a logged file (measurement or record) and its proof establish once checked. */
+interface Logged<E> {
+  checkpoint: Checkpoint;
+  index: number;
+  entry: E;
+  /** The canonical JSON of the body, whose SHA-256 the entry records. */
+  canonical: Uint8Array;
+}
 
-  let json: unknown;
-  try {
-    json = JSON.parse(input.measurementFile);
-  } catch {
-    return fail('the measurement file is not JSON (it should be what GET /api/v1/measurements/<id> returns)');
-  }
-  const file = measurementFileSchema.safeParse(json);
-  if (!file.success) {
-    const issue = file.error.issues[0]!;
-    return fail(`the measurement file has no valid ${issue.path.join('.') || 'content'} (${issue.message})`);
-  }
-  const m = file.data;
-
+/**
+ * The checks a measurement and a record share: the proof's checkpoint is signed by the vkey, the
+ * file's entry is in that tree at the proof's index, the file's log_index is that index, and the
+ * body's canonical JSON hashes to what the entry records. A string says which of them fails.
+ */
+function checkLogged<E extends { sha256: string }>(
+  what: 'measurement' | 'record',
+  file: { entry: string; log_index: number; body: Record<string, unknown> },
+  proofText: string,
+  verifier: NoteVerifier,
+  parseEntry: (text: string) => E,
+): Logged<E> | string {
   let proof: TlogProof;
   try {
-    proof = parseTlogProof(input.proof);
+    proof = parseTlogProof(proofText);
   } catch (err) {
-    return fail(`the proof file is not a C2SP tlog-proof: ${(err as Error).message}`);
+    return `the proof file is not a C2SP tlog-proof: ${(err as Error).message}`;
   }
   const checkpoint = openSigned('checkpoint', proof.checkpoint, verifier);
-  if (typeof checkpoint === 'string') return fail(checkpoint);
+  if (typeof checkpoint === 'string') return checkpoint;
 
-  const entryBytes = utf8(m.entry);
+  const entryBytes = utf8(file.entry);
   if (proof.extra && !bytesEqual(proof.extra, entryBytes)) {
-    return fail(
-      `the proof file is for a different log entry than the measurement file (the proof is for index ${proof.index}, the measurement's log_index is ${m.log_index})`,
-    );
+    return `the proof file is for a different log entry than the ${what} file (the proof is for index ${proof.index}, the ${what}'s log_index is ${file.log_index})`;
   }
-  let entry: MeasurementEntry;
+  let entry: E;
   try {
-    entry = parseMeasurementEntry(m.entry);
+    entry = parseEntry(file.entry);
   } catch (err) {
-    return fail(
-      `the measurement file's log entry is malformed: ${err instanceof EntryFormatError ? err.message : err}`,
-    );
+    return `the ${what} file's log entry is malformed: ${err instanceof EntryFormatError ? err.message : err}`;
   }
-
   if (proof.index >= checkpoint.size) {
-    return fail(
-      `the proof is for index ${proof.index}, which is not in the checkpoint's tree of size ${checkpoint.size}`,
-    );
+    return `the proof is for index ${proof.index}, which is not in the checkpoint's tree of size ${checkpoint.size}`;
   }
   const inclusion = verifyInclusion(
     proof.index,
@@ -130,28 +127,62 @@ export function verifyMeasurementEvidence(input: MeasurementEvidence): EvidenceV
     checkpoint.rootHash,
   );
   if (!inclusion.ok) {
-    return fail(
-      `the inclusion proof does not lead to the checkpoint's root: the log does not contain this entry at index ${proof.index} (${inclusion.reason})`,
-    );
+    return `the inclusion proof does not lead to the checkpoint's root: the log does not contain this entry at index ${proof.index} (${inclusion.reason})`;
   }
-  if (m.log_index !== proof.index) {
-    return fail(
-      `the measurement file says log_index ${m.log_index}, but the proof proves the entry at index ${proof.index}`,
-    );
+  if (file.log_index !== proof.index) {
+    return `the ${what} file says log_index ${file.log_index}, but the proof proves the entry at index ${proof.index}`;
   }
-
   let canonical: Uint8Array;
   try {
-    canonical = canonicalJSONBytes(m.measurement);
+    canonical = canonicalJSONBytes(file.body);
   } catch (err) {
-    return fail(`the measurement cannot be put in canonical JSON: ${(err as Error).message}`);
+    return `the ${what} cannot be put in canonical JSON: ${(err as Error).message}`;
   }
   const hash = sha256Hex(canonical);
   if (hash !== entry.sha256) {
-    return fail(
-      `the measurement does not match its log entry: the SHA-256 of its canonical JSON is ${hash}, but the entry logged at index ${proof.index} records ${entry.sha256} (the measurement was changed after it was logged)`,
-    );
+    return `the ${what} does not match its log entry: the SHA-256 of its canonical JSON is ${hash}, but the entry logged at index ${proof.index} records ${entry.sha256} (the ${what} was changed after it was logged)`;
   }
+  return { checkpoint, index: proof.index, entry, canonical };
+}
+
+/** The JSON text of a file, checked against the parts of it the verification reads. */
+function readFile<T>(what: string, route: string, text: string, schema: z.ZodType<T>): T | string {
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    return `the ${what} file is not JSON (it should be what GET ${route} returns)`;
+  }
+  const file = schema.safeParse(json);
+  if (file.success) return file.data;
+  const issue = file.error.issues[0]!;
+  return `the ${what} file has no valid ${issue.path.join('.') || 'content'} (${issue.message})`;
+}
+
+function checkpointLabel(c: Checkpoint, index: number, verifier: NoteVerifier): string {
+  return `entry ${index} of ${c.origin} (checkpoint of size ${c.size}, root ${toBase64(c.rootHash)}, signed by ${keyLabel(verifier)})`;
+}
+
+export function verifyMeasurementEvidence(input: MeasurementEvidence): EvidenceVerdict {
+  const verifier = parseVkey(input.vkey);
+  if (typeof verifier === 'string') return fail(verifier);
+  const m = readFile(
+    'measurement',
+    '/api/v1/measurements/<id>',
+    input.measurementFile,
+    measurementFileSchema,
+  );
+  if (typeof m === 'string') return fail(m);
+  const logged = checkLogged(
+    'measurement',
+    { entry: m.entry, log_index: m.log_index, body: m.measurement },
+    input.proof,
+    verifier,
+    (text): MeasurementEntry => parseMeasurementEntry(text),
+  );
+  if (typeof logged === 'string') return fail(logged);
+  const { entry, canonical } = logged;
+
   if (!entry.scrubbed && m.id !== undefined && m.id !== entry.sha256) {
     return fail(`the measurement file's id ${m.id} is not the hash its log entry records (${entry.sha256})`);
   }
@@ -184,7 +215,7 @@ export function verifyMeasurementEvidence(input: MeasurementEvidence): EvidenceV
   }
   return {
     ok: true,
-    summary: `measurement ${entry.sha256} is entry ${proof.index} of ${checkpoint.origin} (checkpoint of size ${checkpoint.size}, root ${toBase64(checkpoint.rootHash)}, signed by ${keyLabel(verifier)}); its content matches the entry; ${signed}`,
+    summary: `measurement ${entry.sha256} is ${checkpointLabel(logged.checkpoint, logged.index, verifier)}; its content matches the entry; ${signed}`,
     notes,
   };
 }
@@ -213,77 +244,20 @@ export interface RecordEvidence {
 export function verifyRecordEvidence(input: RecordEvidence): EvidenceVerdict {
   const verifier = parseVkey(input.vkey);
   if (typeof verifier === 'string') return fail(verifier);
-  let json: unknown;
-  try {
-    json = JSON.parse(input.recordFile);
-  } catch {
-    return fail('the record file is not JSON (it should be what GET /api/v1/records/<log index> returns)');
-  }
-  const file = recordFileSchema.safeParse(json);
-  if (!file.success) {
-    const issue = file.error.issues[0]!;
-    return fail(`the record file has no valid ${issue.path.join('.') || 'content'} (${issue.message})`);
-  }
-  const r = file.data;
-  let proof: TlogProof;
-  try {
-    proof = parseTlogProof(input.proof);
-  } catch (err) {
-    return fail(`the proof file is not a C2SP tlog-proof: ${(err as Error).message}`);
-  }
-  const checkpoint = openSigned('checkpoint', proof.checkpoint, verifier);
-  if (typeof checkpoint === 'string') return fail(checkpoint);
-  const entryBytes = utf8(r.entry);
-  if (proof.extra && !bytesEqual(proof.extra, entryBytes)) {
-    return fail(
-      `the proof file is for a different log entry than the record file (the proof is for index ${proof.index}, the record's log_index is ${r.log_index})`,
-    );
-  }
-  let entry: RecordEntry;
-  try {
-    entry = parseRecordEntry(r.entry);
-  } catch (err) {
-    return fail(
-      `the record file's log entry is malformed: ${err instanceof EntryFormatError ? err.message : err}`,
-    );
-  }
-  if (proof.index >= checkpoint.size) {
-    return fail(
-      `the proof is for index ${proof.index}, which is not in the checkpoint's tree of size ${checkpoint.size}`,
-    );
-  }
-  const inclusion = verifyInclusion(
-    proof.index,
-    checkpoint.size,
-    leafHash(entryBytes),
-    proof.hashes,
-    checkpoint.rootHash,
+  const r = readFile('record', '/api/v1/records/<log index>', input.recordFile, recordFileSchema);
+  if (typeof r === 'string') return fail(r);
+  const logged = checkLogged(
+    'record',
+    { entry: r.entry, log_index: r.log_index, body: r.record },
+    input.proof,
+    verifier,
+    (text): RecordEntry => parseRecordEntry(text),
   );
-  if (!inclusion.ok) {
-    return fail(
-      `the inclusion proof does not lead to the checkpoint's root: the log does not contain this entry at index ${proof.index} (${inclusion.reason})`,
-    );
-  }
-  if (r.log_index !== proof.index) {
-    return fail(
-      `the record file says log_index ${r.log_index}, but the proof proves the entry at index ${proof.index}`,
-    );
-  }
-  let canonical: Uint8Array;
-  try {
-    canonical = canonicalJSONBytes(r.record);
-  } catch (err) {
-    return fail(`the record cannot be put in canonical JSON: ${(err as Error).message}`);
-  }
-  const hash = sha256Hex(canonical);
-  if (hash !== entry.sha256) {
-    return fail(
-      `the record does not match its log entry: the SHA-256 of its canonical JSON is ${hash}, but the entry logged at index ${proof.index} records ${entry.sha256} (the record was changed after it was logged)`,
-    );
-  }
+  if (typeof logged === 'string') return fail(logged);
+  const { entry } = logged;
   return {
     ok: true,
-    summary: `${entry.kind} record ${entry.sha256} is entry ${proof.index} of ${checkpoint.origin} (checkpoint of size ${checkpoint.size}, root ${toBase64(checkpoint.rootHash)}, signed by ${keyLabel(verifier)}), logged at ${entry.received}; its content matches the entry`,
+    summary: `${entry.kind} record ${entry.sha256} is ${checkpointLabel(logged.checkpoint, logged.index, verifier)}, logged at ${entry.received}; its content matches the entry`,
     notes: [],
   };
 }

@@ -6,6 +6,7 @@
  * and an analyst's action never interleave.
  */
 import type { EvidenceStore } from '../evidence/types.js';
+import { Serial } from '../serial.js';
 import type { SignalsDatabase } from '../signals/database.js';
 import type { DraftIncident } from './build.js';
 import { type ReconcileOptions, reconcile } from './reconcile.js';
@@ -59,16 +60,6 @@ export type ReviewAction =
   | { action: 'confirm'; note?: string }
   | { action: 'dismiss'; note?: string }
   | { action: 'annotate'; annotations: IncidentAnnotations };
-
-/** Runs async work one piece at a time. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(work, work);
-    this.tail = result.catch(() => {});
-    return result;
-  }
-}
 
 function ms(value: unknown): number {
   return typeof value === 'bigint' ? Number(value) : (value as number);

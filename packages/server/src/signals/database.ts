@@ -9,20 +9,11 @@
  */
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, type DuckDBValue } from '@duckdb/node-api';
+import { Serial } from '../serial.js';
 
 export const SIGNALS_DATABASE_FILE = 'signals.duckdb';
 
 type Params = Record<string, DuckDBValue> | DuckDBValue[];
-
-/** Runs async work one piece at a time: a DuckDB connection answers one query at a time. */
-class Serial {
-  private tail: Promise<unknown> = Promise.resolve();
-  run<T>(work: () => Promise<T>): Promise<T> {
-    const result = this.tail.then(work, work);
-    this.tail = result.catch(() => {});
-    return result;
-  }
-}
 
 export class SignalsDatabase {
   private readonly writes = new Serial();
