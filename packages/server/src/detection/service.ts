@@ -93,7 +93,11 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
     });
     if (options.every !== null) engine.start();
     const routes: FastifyPluginAsync = async (app: FastifyInstance) => {
-      await app.register(beaconRoutes({ db, locator: options.locator }));
+      // A probe sends one beacon per interval; allow three on average (restarts, a second probe
+      // process on the same key) and a burst of ten. The route's default (one per 10 s) would
+      // refuse beacons of shorter intervals, and a refused beacon reads as silence.
+      const rateLimit = { perSecond: 3 / options.beaconInterval, burst: 10 };
+      await app.register(beaconRoutes({ db, locator: options.locator, rateLimit }));
       await app.register(incidentRoutes(incidents, { analysts }));
       app.get('/api/v1/detection', async () => engine.status());
     };
