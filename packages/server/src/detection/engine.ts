@@ -13,7 +13,7 @@
  * complete steps are judged, since a step in progress always looks emptier than it will be.
  */
 
-import { type SignalPoint, type SignalSeries, stepStart, toSeries } from '../signals/types.js';
+import { groupSeries, type SignalPoint, type SignalSeries, stepStart } from '../signals/types.js';
 import type { AnomalyWindow } from './types.js';
 
 export interface PassRange {
@@ -77,23 +77,9 @@ export interface EngineStatus {
   lastError: string | null;
 }
 
-/** Groups points into dense series, one per (entity, signal, step). */
+/** Groups points into dense series over the pass's range, each ending at its last complete step. */
 export function seriesOf(points: readonly SignalPoint[], range: PassRange): SignalSeries[] {
-  const groups = new Map<string, SignalPoint[]>();
-  for (const p of points) {
-    const key = `${p.entity}\u0000${p.signal}\u0000${p.step}`;
-    const group = groups.get(key);
-    if (group) group.push(p);
-    else groups.set(key, [p]);
-  }
-  const out: SignalSeries[] = [];
-  for (const group of groups.values()) {
-    const { entity, signal, step } = group[0] as SignalPoint;
-    // The series ends with the last complete step of its own step length.
-    const until = stepStart(range.until, step);
-    out.push(toSeries(entity, signal, step, range.from, until, group));
-  }
-  return out;
+  return groupSeries(points, range);
 }
 
 export class DetectionEngine {

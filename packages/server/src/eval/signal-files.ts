@@ -10,7 +10,7 @@ import {
 } from '../signals/import/index.js';
 import type { SignalStore } from '../signals/store.js';
 import type { SignalPoint, SignalSeries } from '../signals/types.js';
-import { toSeries } from '../signals/types.js';
+import { groupSeries } from '../signals/types.js';
 
 /** Epoch seconds from ISO 8601 or epoch seconds; the error names `where`. */
 export function parseTime(text: string, where: string): number {
@@ -19,27 +19,11 @@ export function parseTime(text: string, where: string): number {
   return parsed.time;
 }
 
-/** Groups points into dense series over each series' own span. */
+/** Groups points into dense series over each series' own span, sorted by entity and signal. */
 export function pointsToSeries(points: SignalPoint[]): SignalSeries[] {
-  const groups = new Map<string, SignalPoint[]>();
-  for (const p of points) {
-    const key = `${p.entity}\u0000${p.signal}\u0000${p.step}`;
-    const group = groups.get(key);
-    if (group) group.push(p);
-    else groups.set(key, [p]);
-  }
-  const out: SignalSeries[] = [];
-  for (const group of groups.values()) {
-    const { entity, signal, step } = group[0] as SignalPoint;
-    let first = Number.POSITIVE_INFINITY;
-    let last = Number.NEGATIVE_INFINITY;
-    for (const p of group) {
-      first = Math.min(first, p.time);
-      last = Math.max(last, p.time);
-    }
-    out.push(toSeries(entity, signal, step, first, last + step, group));
-  }
-  return out.sort((a, b) => a.entity.localeCompare(b.entity) || a.signal.localeCompare(b.signal));
+  return groupSeries(points).sort(
+    (a, b) => a.entity.localeCompare(b.entity) || a.signal.localeCompare(b.signal),
+  );
 }
 
 /** Reads a signal CSV or IODA JSON file into series (nothing is stored). */

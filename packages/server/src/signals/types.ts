@@ -83,3 +83,39 @@ export function toSeries(
   }
   return { entity, signal, step, from: start, values, counts };
 }
+
+/**
+ * Groups points into dense series, one per (entity, signal, step). With a span, every series covers
+ * it (ending at the last complete step of its own step length); without, each covers its own points.
+ */
+export function groupSeries(
+  points: readonly SignalPoint[],
+  span?: { from: number; until: number },
+): SignalSeries[] {
+  const groups = new Map<string, SignalPoint[]>();
+  for (const p of points) {
+    const key = `${p.entity}\u0000${p.signal}\u0000${p.step}`;
+    const group = groups.get(key);
+    if (group) group.push(p);
+    else groups.set(key, [p]);
+  }
+  const out: SignalSeries[] = [];
+  for (const group of groups.values()) {
+    const { entity, signal, step } = group[0] as SignalPoint;
+    let from: number;
+    let until: number;
+    if (span) {
+      from = span.from;
+      until = stepStart(span.until, step);
+    } else {
+      from = Number.POSITIVE_INFINITY;
+      until = Number.NEGATIVE_INFINITY;
+      for (const p of group) {
+        from = Math.min(from, p.time);
+        until = Math.max(until, p.time + step);
+      }
+    }
+    out.push(toSeries(entity, signal, step, from, until, group));
+  }
+  return out;
+}
