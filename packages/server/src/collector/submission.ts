@@ -199,7 +199,7 @@ function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
  * `deferTestKeys` then puts the real one in its place, parsed from the canonical text the first
  * time it is read (scrubbing, a test), which storing never does.
  */
-function measurementAt(
+export function measurementAt(
   body: Buffer,
   s: ScannedItem,
 ): { measurement: Record<string, unknown>; canonical: string; testKeysText: string | null } {
