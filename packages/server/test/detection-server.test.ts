@@ -3,13 +3,14 @@
  * incidents served by the API and every change in the evidence log. Time is replayed with the
  * detection clock; beacon history is written straight into the table, the way the route stores it.
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { beaconBody, beaconTime, ed25519PublicKey, signBeacon, toBase64 } from '@pharos/core';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createServer, type PharosServer } from '../src/app.js';
 import { appendBeaconRows, type BeaconRow } from '../src/beacons/index.js';
+import { readSignalFile } from '../src/eval/signal-files.js';
 import type { Incident } from '../src/incidents/types.js';
 
 const STEP = 60;
@@ -111,6 +112,35 @@ describe('detection in the server', () => {
     const report = await server.detection!.engine.pass();
     expect(report?.series).toBeGreaterThan(0);
     expect(await incidents()).toEqual([]);
+  });
+
+  it('serves the signals a pass reads, as JSON and as the CSV pharos eval reads', async () => {
+    await appendBeaconRows(server.detection!.db, history(CUT + 5 * 60));
+    const url = `/api/v1/signals?from=${CUT - 600}&until=${CUT + 300}&entity=asn:29049&signal=beacon.active`;
+    const json = await server.app.inject({ method: 'GET', url });
+    expect(json.statusCode).toBe(200);
+    const points = json.json().points as Array<{ time: number; value: number }>;
+    expect(points.find((p) => p.time === CUT - 60)?.value).toBe(10);
+    expect(points.find((p) => p.time === CUT + 60)?.value).toBe(2);
+
+    const csv = await server.app.inject({ method: 'GET', url: `${url}&format=csv` });
+    const file = path.join(dir, 'signals.csv');
+    await writeFile(file, csv.body);
+    const [series] = await readSignalFile(file);
+    expect(series).toMatchObject({ entity: 'asn:29049', signal: 'beacon.active', step: STEP });
+    expect(series!.values).toContain(2);
+
+    const bad = await server.app.inject({
+      method: 'GET',
+      url: '/api/v1/signals?from=2026-01-01&until=2026-03-01',
+    });
+    expect(bad.statusCode).toBe(400);
+    expect(bad.json().error).toMatch(/at most 31 days/);
+    const badEntity = await server.app.inject({
+      method: 'GET',
+      url: `/api/v1/signals?from=0&until=60&entity=asn:x`,
+    });
+    expect(badEntity.json().error).toMatch(/entity/);
   });
 
   it('takes signed beacons over HTTP and reports its passes at /api/v1/detection', async () => {

@@ -28,6 +28,7 @@ import { SignalStore } from '../signals/store.js';
 import { SIGNAL_KINDS, type SignalPoint } from '../signals/types.js';
 import { type DetectionConfig, detectAll, parseDetectionConfig } from './config.js';
 import { DetectionEngine, type DetectionPipeline, type EngineLogger, type PassRange } from './engine.js';
+import { signalRoutes } from './signal-routes.js';
 import type { AnomalyWindow } from './types.js';
 
 export const DEFAULT_LOOKBACK_SECONDS = 8 * 86400;
@@ -80,11 +81,13 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
     const signals = await SignalStore.open(db);
     const incidents = await IncidentStore.open(db, options.log);
     const analysts = new AnalystRegistry(options.dataDir);
+    const steps = {
+      beacons: options.beaconInterval,
+      measurements: options.measurementStep ?? DEFAULT_MEASUREMENT_STEP_SECONDS,
+    };
+    const pipeline = detectionPipeline(db, signals, incidents, config, steps);
     const engine = new DetectionEngine({
-      pipeline: detectionPipeline(db, signals, incidents, config, {
-        beacons: options.beaconInterval,
-        measurements: options.measurementStep ?? DEFAULT_MEASUREMENT_STEP_SECONDS,
-      }),
+      pipeline,
       step: options.beaconInterval,
       every: options.every ?? undefined,
       lookback: options.lookback ?? DEFAULT_LOOKBACK_SECONDS,
@@ -99,6 +102,11 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
       const rateLimit = { perSecond: 3 / options.beaconInterval, burst: 10 };
       await app.register(beaconRoutes({ db, locator: options.locator, rateLimit }));
       await app.register(incidentRoutes(incidents, { analysts }));
+      // Each request gathers with a pipeline of its own: a request for another range must not
+      // evict the beacon hours the engine keeps between passes.
+      await app.register(
+        signalRoutes((range) => detectionPipeline(db, signals, incidents, config, steps).gather(range)),
+      );
       app.get('/api/v1/detection', async () => engine.status());
     };
     // Recordings in flight are waited for on close, so none is cut off by the database closing.
