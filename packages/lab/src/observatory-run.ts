@@ -28,6 +28,8 @@ export function serverCliPath(): string {
 
 export const SERVER_PORT = 8080;
 export const INCIDENTS_PATH = 'api/v1/incidents';
+/** The detection loop's status (passes run, the last one's range and changes): the run's diagnostics. */
+export const DETECTION_PATH = 'api/v1/detection';
 const POLL_MS = 1000;
 /** WhatsApp has 18 endpoints; every one at once. */
 const EXPERIMENT_CONCURRENCY = 18;
@@ -47,7 +49,41 @@ export function locatorTable(
 }
 
 /**
- * `pharos serve` as the lab runs it: detection at the beacon interval. Lab addresses are private,
+ * The detector settings a lab run gives the server (`--detect-config`, written beside the run as
+ * detect-config.json). The defaults are tuned for platforms of hundreds of probes and measurement
+ * steps of minutes; a lab unit has 2-7 probes and its step is the beacon interval. What changes,
+ * and why (docs/lab.md, "Detector settings"):
+ *
+ * - `beacon.disconnected` burst, `minSilentSteps: 1`: the default (2) exists to reject reboot
+ *   waves whose probes are back within minutes; waiting for a second silent step makes an alert
+ *   known three steps after the cut at the worst, past the two intervals the lab allows. The
+ *   size rules stay as they are (3 probes, half the unit, a unit of 3 heard before): churn takes
+ *   2 probes at a time, so it never makes 3, and a cut of one ISP's region (3 probes) still does.
+ * - `measurement.blocked_fraction` CUSUM: a lab network has 2 probes, each sending one
+ *   measurement of an app per round, so a step holds 1-4 measurements, not the 5 the defaults
+ *   weigh fully. `fullWeightCount: 2` (both probes' rounds make a full step; one alone weighs
+ *   half), `minMeasurements: 2` (one odd measurement is never an alert: both probes, or one probe
+ *   twice, must agree), and `expectedDelaySteps: 0.8`, so h = 0.8 · 0.7 / 2 = 0.28: one
+ *   full-weight blocked step (score 1 − 0.35 = 0.65) opens, one full-weight clean step (0.35)
+ *   closes, while a step with one blocked measurement of two (0.15) or a lone blocked
+ *   measurement (0.325) does not open alone. At 1 step (h = 0.35) a clean step scores exactly h,
+ *   which does not pass it, and recovery would take two steps.
+ */
+export function labDetectConfig(): Record<string, unknown> {
+  return {
+    signals: {
+      'beacon.disconnected': { burst: { minSilentSteps: 1 } },
+      'measurement.blocked_fraction': {
+        cusum: { fullWeightCount: 2, minMeasurements: 2, expectedDelaySteps: 0.8 },
+      },
+    },
+  };
+}
+
+/**
+ * `pharos serve` as the lab runs it: detection at the beacon interval, measurement outcomes binned
+ * at the same step (the server's default, 10 minutes, is longer than a lab run), and the lab's
+ * detector settings (`labDetectConfig`). Lab addresses are private,
  * so the server's IP datasets know none of them; it then takes the country and ASN a beacon or a
  * measurement states, which are the probe's (`--cc`, `--asn`, `--probe-asn`). A locator file, if
  * given (`--locator`, for a server that would rather map addresses itself), is passed on.
@@ -56,6 +92,7 @@ export function serverArgs(o: {
   dataDir: string;
   host: string;
   interval: number;
+  detectConfigFile?: string;
   locatorFile?: string;
 }): string[] {
   return [
@@ -70,6 +107,9 @@ export function serverArgs(o: {
     formatSeconds(o.interval),
     '--detect-every',
     formatSeconds(o.interval),
+    '--measurement-step',
+    formatSeconds(o.interval),
+    ...(o.detectConfigFile ? ['--detect-config', o.detectConfigFile] : []),
     ...(o.locatorFile ? ['--locator', o.locatorFile] : []),
     '--log',
   ];
@@ -184,6 +224,24 @@ export function readPolls(text: string, startMs: number): IncidentPoll[] {
 }
 
 /**
+ * What the detection loop said last (`GET /api/v1/detection`, from the watcher's file): how many
+ * passes ran, the last pass, and the last error; null when it never answered. A run whose
+ * incidents are missing is read from here first: no passes, an error, or passes that saw nothing.
+ */
+export function lastDetectionStatus(text: string): Record<string, unknown> | null {
+  let last: Record<string, unknown> | null = null;
+  for (const line of text.split('\n')) {
+    if (!line.includes(DETECTION_PATH)) continue;
+    try {
+      const row = JSON.parse(line) as { path?: string; status?: number | null; body?: unknown };
+      if (row.path === DETECTION_PATH && row.status === 200 && row.body && typeof row.body === 'object')
+        last = row.body as Record<string, unknown>;
+    } catch {}
+  }
+  return last;
+}
+
+/**
  * Beacons the server took and refused, counted from its request log (`--log`, pino JSON lines):
  * the request's line has the URL, the response's line the status, joined by their reqId.
  */
@@ -266,6 +324,9 @@ export async function runObservatoryScenario(
       `${JSON.stringify(locatorTable(observatory.probes, lab.addresses.probes), null, 2)}\n`,
     );
 
+    const detectConfigFile = path.join(workDir, 'detect-config.json');
+    await writeFile(detectConfigFile, `${JSON.stringify(labDetectConfig(), null, 2)}\n`);
+
     const serverLog = path.join(workDir, 'server.log');
     const argv = [
       process.execPath,
@@ -274,6 +335,7 @@ export async function runObservatoryScenario(
         dataDir: path.join(workDir, 'server'),
         host,
         interval: observatory.interval,
+        detectConfigFile,
       }),
     ];
     await writeFile(serverLog, `$ ${argv.join(' ')}\n`);
@@ -291,6 +353,7 @@ export async function runObservatoryScenario(
         pollFile,
         String(POLL_MS),
         INCIDENTS_PATH,
+        DETECTION_PATH,
       ],
       path.join(workDir, 'watch.log'),
     );
@@ -341,16 +404,18 @@ export async function runObservatoryScenario(
     await Promise.all(loops);
     await Promise.all(processes.map((p) => p.stop()));
 
-    const polls = readPolls(await readFile(pollFile, 'utf8').catch(() => ''), startMs);
+    const pollText = await readFile(pollFile, 'utf8').catch(() => '');
+    const polls = readPolls(pollText, startMs);
+    const detection = lastDetectionStatus(pollText);
     const beacons = beaconCounts(await readFile(serverLog, 'utf8').catch(() => ''));
     const appliedAt = (planned: number) =>
       applied.find((a) => a.event.kind === 'censor' && a.plannedAt === planned)?.appliedAt ?? planned;
     await writeFile(
       recordFile,
-      `${JSON.stringify({ start: new Date(startMs).toISOString(), events: applied.map(describeApplied), beacons, polls: polls.length }, null, 2)}\n`,
+      `${JSON.stringify({ start: new Date(startMs).toISOString(), events: applied.map(describeApplied), beacons, polls: polls.length, detection }, null, 2)}\n`,
     );
     log(
-      `${spec.name}: the server took ${beacons.accepted} beacons and refused ${beacons.refused}; ${polls.length} incident polls`,
+      `${spec.name}: the server took ${beacons.accepted} beacons and refused ${beacons.refused}; ${polls.length} incident polls; ${detection ? `${detection.passes} detection passes${detection.lastError ? `, last error: ${detection.lastError}` : ''}` : 'detection never answered'}`,
     );
     const failedEvents = applied.filter((a) => a.error);
     const verdicts = judgeIncidents(observatory.incidents, polls, startMs, appliedAt);

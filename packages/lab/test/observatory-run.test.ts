@@ -13,8 +13,16 @@ const fuz: ProbeNode = {
 };
 
 describe('a timeline run', () => {
-  it('starts the server with detection at the beacon interval and the lab’s locator', () => {
-    expect(serverArgs({ dataDir: '/d', host: '10.100.16.4', interval: 5, locatorFile: '/l.json' })).toEqual([
+  it('starts the server with detection and measurement steps at the beacon interval, the lab’s detector settings and locator', () => {
+    expect(
+      serverArgs({
+        dataDir: '/d',
+        host: '10.100.16.4',
+        interval: 5,
+        detectConfigFile: '/c.json',
+        locatorFile: '/l.json',
+      }),
+    ).toEqual([
       'serve',
       '--data',
       '/d',
@@ -26,6 +34,10 @@ describe('a timeline run', () => {
       '5s',
       '--detect-every',
       '5s',
+      '--measurement-step',
+      '5s',
+      '--detect-config',
+      '/c.json',
       '--locator',
       '/l.json',
       '--log',
