@@ -16,7 +16,7 @@ function batchOf(...measurements: string[]): Buffer {
 /** The measurement texts the scan found, or null when it declined. */
 function scanned(bodyBytes: Buffer): string[] | null {
   const items = scanCanonicalBatch(bodyBytes, 1000);
-  return items && items.map((i) => bodyBytes.toString('utf8', i.start, i.end));
+  return items === null ? null : items.map((i) => bodyBytes.toString('utf8', i.start, i.end));
 }
 
 /** Random JSON with the awkward parts: escapes, non-ASCII, surrogate pairs, many number forms. */
