@@ -12,6 +12,8 @@ import { createServer, type PharosServer } from '../src/app.js';
 import { appendBeaconRows, type BeaconRow } from '../src/beacons/index.js';
 import { readSignalFile } from '../src/eval/signal-files.js';
 import type { Incident } from '../src/incidents/types.js';
+import { SignalsDatabase } from '../src/signals/database.js';
+import { body, post, signed } from './collector-fixtures.js';
 
 const STEP = 60;
 /** The cut: 2026-11-01 12:00 UTC, after a day of steady beacons. */
@@ -141,6 +143,22 @@ describe('detection in the server', () => {
       url: `/api/v1/signals?from=0&until=60&entity=asn:x`,
     });
     expect(badEntity.json().error).toMatch(/entity/);
+  });
+
+  it('records each accepted measurement once for the signals, a resubmission not again', async () => {
+    const items = signed(3);
+    for (let i = 0; i < 2; i++) {
+      const res = await post(server.app, body(items), {}, '203.0.113.5');
+      expect(res.statusCode).toBe(200);
+    }
+    await server.close(); // flushes the buffered outcomes
+    const db = await SignalsDatabase.open(dir);
+    try {
+      const rows = await db.all<{ n: bigint }>('SELECT count(*) AS n FROM measurement_outcomes');
+      expect(Number(rows[0]?.n)).toBe(3);
+    } finally {
+      await db.close();
+    }
   });
 
   it('takes signed beacons over HTTP and reports its passes at /api/v1/detection', async () => {
