@@ -10,7 +10,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { recordBenchmark } from '../bench/record.js';
 import { ATLAS_EVAL_CONFIG } from './atlas.js';
-import { type EvalResult, runEval, SCORE_COLUMNS } from './run.js';
+import { type EvalResult, runEval, SCORE_COLUMNS, scoreRow } from './run.js';
 import type { Scores } from './score.js';
 
 const DAYS = [
@@ -22,26 +22,8 @@ const DAYS = [
   ['20160726', 'no labelled event'],
 ] as const;
 
-function pct(x: number | null): string {
-  return x === null ? '—' : `${(100 * x).toFixed(1)}%`;
-}
-
-function minutes(s: number | null): string {
-  return s === null ? '—' : `${(s / 60).toFixed(1)} min`;
-}
-
 function cells(name: string, s: Scores | undefined): string {
-  if (!s) return `| ${name} | — | — | — | — | — | — | — |`;
-  return `| ${[
-    name,
-    `${s.found}/${s.labels}`,
-    pct(s.recall),
-    `${s.trueWindows}/${s.windows}`,
-    pct(s.precision),
-    minutes(s.medianStartErrorSeconds),
-    minutes(s.medianTimeToDetectSeconds),
-    s.falseAlertsPerEntityWeek === null ? '—' : s.falseAlertsPerEntityWeek.toFixed(4),
-  ].join(' | ')} |`;
+  return `| ${(s ? scoreRow(name, s) : [name, ...SCORE_COLUMNS.slice(1).map(() => '—')]).join(' | ')} |`;
 }
 
 function table(result: EvalResult, top: string, medians: string): string {

@@ -121,7 +121,8 @@ function minutes(seconds: number | null): string {
   return seconds === null ? '—' : `${(seconds / 60).toFixed(1)} min`;
 }
 
-function row(name: string, s: Scores): string[] {
+/** One row of the scores table: the scope, then SCORE_COLUMNS' cells. */
+export function scoreRow(name: string, s: Scores): string[] {
   return [
     name,
     `${s.found}/${s.labels}`,
@@ -147,10 +148,10 @@ export const SCORE_COLUMNS = [
 
 /** The result as a Markdown table (one row overall, per detector, per file). */
 export function scoresTable(result: EvalResult): string {
-  const rows: string[][] = [row('all', result.overall)];
-  for (const [name, s] of Object.entries(result.byDetector)) rows.push(row(`detector ${name}`, s));
-  for (const [name, s] of Object.entries(result.byLabels)) rows.push(row(`labels ${name}`, s));
-  for (const [name, s] of Object.entries(result.byFile)) rows.push(row(name, s));
+  const rows: string[][] = [scoreRow('all', result.overall)];
+  for (const [name, s] of Object.entries(result.byDetector)) rows.push(scoreRow(`detector ${name}`, s));
+  for (const [name, s] of Object.entries(result.byLabels)) rows.push(scoreRow(`labels ${name}`, s));
+  for (const [name, s] of Object.entries(result.byFile)) rows.push(scoreRow(name, s));
   const lines = [
     `| ${SCORE_COLUMNS.join(' | ')} |`,
     `|${SCORE_COLUMNS.map((_, i) => (i === 0 ? '---' : '---:')).join('|')}|`,

@@ -11,6 +11,7 @@
  * `category_code`), the Citizen Lab test-list category of the URL.
  */
 
+import { APP_EXPERIMENT_NAMES } from '@pharos/probe';
 import type { SignalsDatabase } from './database.js';
 import { canonicalEntity, formatEntity, parseEntity } from './entity.js';
 import { SIGNAL_KINDS, type SignalPoint, stepStart } from './types.js';
@@ -42,18 +43,8 @@ const DDL = `CREATE TABLE IF NOT EXISTS ${MEASUREMENT_OUTCOMES_TABLE} (
   outcome VARCHAR NOT NULL
 )`;
 
-/** The apps and platforms whose test_name is the platform's name (the probe's experiments). */
-export const PLATFORM_TESTS = new Set([
-  'whatsapp',
-  'telegram',
-  'signal',
-  'facebook_messenger',
-  'tiktok',
-  'youtube',
-  'instagram',
-  'facebook',
-  'x',
-]);
+/** The apps and platforms whose test_name is the platform's name: the probe's app experiments. */
+export const PLATFORM_TESTS: ReadonlySet<string> = new Set(APP_EXPERIMENT_NAMES);
 
 export interface MeasurementItem {
   /** The measurement's id (SHA-256 of its canonical JSON). */
