@@ -74,6 +74,32 @@ describe('detection engine', () => {
     expect(engine.status()).toMatchObject({ passes: 1, lastError: null });
   });
 
+  it('a scheduled pass that fires a little early still judges the step that has just ended', async () => {
+    const ranges: Array<{ until: number }> = [];
+    const pipeline: DetectionPipeline = {
+      gather: async (range) => {
+        ranges.push(range);
+        return [];
+      },
+      detect: () => [],
+      decide: async () => ({ changes: 0 }),
+    };
+    // Due at 10:01:01 (step end plus a 1 s grace); the timer fired at 10:01:00.999.
+    const due = Date.UTC(2026, 0, 1, 10, 1, 1) / 1000;
+    const engine = new DetectionEngine({
+      pipeline,
+      step: 60,
+      lookback: 600,
+      grace: 1,
+      now: () => due * 1000 - 1,
+    });
+    await engine.pass(due);
+    expect(ranges[0]?.until).toBe(Date.UTC(2026, 0, 1, 10, 1, 0) / 1000);
+    // Without a due time the same clock judges one step less.
+    await engine.pass();
+    expect(ranges[1]?.until).toBe(Date.UTC(2026, 0, 1, 10, 0, 0) / 1000);
+  });
+
   it('a failing pass is reported in the status and does not stop the engine', async () => {
     const pipeline: DetectionPipeline = {
       gather: async () => {

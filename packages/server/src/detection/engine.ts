@@ -114,17 +114,21 @@ export class DetectionEngine {
     return { from: stepStart(until - this.lookback, this.step), until };
   }
 
-  /** One pass now; concurrent calls share the pass in progress. */
-  pass(): Promise<PassReport | null> {
-    this.running ??= this.runPass().finally(() => {
+  /**
+   * One pass now; concurrent calls share the pass in progress. `due` (epoch seconds) is when a
+   * scheduled pass was meant to run: a timer may fire a millisecond early, and the pass must still
+   * judge the step that has just ended rather than leave it for the next pass.
+   */
+  pass(due?: number): Promise<PassReport | null> {
+    this.running ??= this.runPass(due).finally(() => {
       this.running = undefined;
     });
     return this.running;
   }
 
-  private async runPass(): Promise<PassReport | null> {
+  private async runPass(due?: number): Promise<PassReport | null> {
     const started = this.now();
-    const nowSeconds = started / 1000;
+    const nowSeconds = Math.max(started / 1000, due ?? 0);
     const range = this.rangeAt(nowSeconds);
     try {
       const points = await this.pipeline.gather(range);
@@ -165,7 +169,7 @@ export class DetectionEngine {
     const next = stepStart(nowSeconds - this.grace, this.every) + this.every + this.grace;
     this.timer = setTimeout(
       () => {
-        void this.pass().finally(() => this.schedule());
+        void this.pass(next).finally(() => this.schedule());
       },
       Math.max(0, (next - nowSeconds) * 1000),
     );

@@ -5,9 +5,13 @@
  *
  * For each step and each entity (country:CC, asn:N, region:R, region:R+asn:N):
  * - `beacon.active`: distinct probes heard in the step (count: the same);
- * - `beacon.disconnected`: probes heard in the previous step and not in this one, plus probes not
- *   heard in this step that reported (later) a missed attempt in it (count: the probes the entity
- *   had in view in the step: heard now, heard just before, or missing now).
+ * - `beacon.disconnected`: probes heard in the previous step and not in this one: each falling
+ *   silent counts once, in the step it happened, as Disco counts disconnection events (count: the
+ *   probes the entity had in view in the step: heard now, heard just before, or reporting a missed
+ *   attempt in it). The missed attempts a returning probe reports do not count again in every step
+ *   of its silence: the burst detector adds disconnections up over neighbouring steps, and two
+ *   churned probes reporting four misses each read as a burst of eight (seen in the lab's
+ *   quiet-churn timeline).
  *
  * A probe belongs, in a step, to the entity of its latest row in that step; a probe that fell
  * silent belongs to where it was last heard. Steps should be a multiple of the probes' beacon
@@ -70,7 +74,7 @@ state AS (
 fine AS (
   SELECT k, w.cc AS cc, w.asn AS asn, w.region AS region,
          count(*) FILTER (WHERE heard) AS active,
-         count(*) FILTER (WHERE NOT heard AND (prev OR missed)) AS disconnected,
+         count(*) FILTER (WHERE NOT heard AND prev) AS disconnected,
          count(*) AS known
   FROM state GROUP BY ALL
 )
