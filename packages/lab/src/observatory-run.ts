@@ -58,8 +58,7 @@ export function locatorTable(
  *   waves whose probes are back within minutes; waiting for a second silent step makes an alert
  *   known three steps after the cut at the worst, past the two intervals the lab allows. The
  *   size rules stay as they are (3 probes, half the unit, a unit of 3 heard before): churn takes
- *   2 probes at a time, which is not 3, and a cut of one ISP's region (3 probes) is. (The
- *   server's counts break this for churn today: docs/lab.md, "Known problems".)
+ *   2 probes at a time, which is not 3, and a cut of one ISP's region (3 probes) is.
  * - `measurement.blocked_fraction` CUSUM: a lab network has 2 probes, each sending one
  *   measurement of an app per round, so a step holds a few measurements, not the 5 the defaults
  *   weigh fully. `fullWeightCount: 2` (both probes' rounds make a full step; one alone weighs
