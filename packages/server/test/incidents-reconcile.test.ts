@@ -110,3 +110,39 @@ describe('an incident through its life', () => {
     expect(pass([], ws, 600).changes[0]!.incident).toBe(pass([], ws, 900).changes[0]!.incident);
   });
 });
+
+describe('an incident that grows', () => {
+  it('a blackout seen first on one network, then on the whole country, stays one incident', () => {
+    // First pass: only AS31721's probes had beaconed in the step before the cut.
+    const p1 = pass([], [win('asn:31721', 'beacon.disconnected', T0, null, { step: 5, expected: 3 })], 10);
+    expect(p1.changes.map((c) => c.change)).toEqual(['opened']);
+    const id = p1.changes[0]!.incident;
+    // Next pass: every network and the country are silent.
+    const p2 = pass(
+      p1.stored,
+      [
+        win('asn:31721', 'beacon.disconnected', T0, null, { step: 5, expected: 3 }),
+        win('asn:29049', 'beacon.disconnected', T0 + 5, null, { step: 5, expected: 3 }),
+        win('country:AZ', 'beacon.disconnected', T0 + 5, null, { step: 5, expected: 8 }),
+      ],
+      15,
+    );
+    expect(p2.changes.map((c) => [c.change, c.incident])).toEqual([['updated', id]]);
+    expect(p2.stored).toHaveLength(1);
+    expect(p2.stored[0]!.scope.entity).toBe('country:AZ');
+  });
+
+  it('a network cut does not take over a service blocked around it', () => {
+    const news = win('asn:29049+category:NEWS', 'measurement.blocked_fraction', T0 - 86400, null, {
+      step: 600,
+    });
+    const p1 = pass([], [news], 0);
+    const p2 = pass(
+      p1.stored,
+      [news, win('asn:29049', 'beacon.disconnected', T0, null, { step: 60, expected: 5 })],
+      120,
+    );
+    expect(p2.changes.map((c) => c.change)).toEqual(['opened']);
+    expect(p2.stored.map((i) => i.shutdown_extent).sort()).toEqual(['Full network', 'Service-based']);
+  });
+});

@@ -9,9 +9,9 @@
  */
 import { createHash } from 'node:crypto';
 import type { AnomalyWindow } from '../detection/types.js';
-import { parseEntity } from '../signals/entity.js';
+import { type EntityParts, parseEntity } from '../signals/entity.js';
 import type { DraftIncident } from './build.js';
-import type { Incident, IncidentChange } from './types.js';
+import type { Incident, IncidentChange, IncidentScope } from './types.js';
 
 export interface ReconcileOptions {
   /** When the pass runs (each change's `at`). */
@@ -30,18 +30,33 @@ function seconds(iso: string): number {
   return Date.parse(iso) / 1000;
 }
 
-function related(a: string, b: string): boolean {
-  if (a === b) return true;
-  const pa = parseEntity(a);
-  const pb = parseEntity(b);
-  const within = (inner: typeof pa, outer: typeof pa) =>
-    Object.entries(outer).every(([t, c]) => inner[t as keyof typeof pa] === c);
+/** A scope's entity parts with its country filled in: `asn:31721` of an AZ incident is in country:AZ. */
+function scopeParts(scope: IncidentScope): EntityParts {
+  const parts = parseEntity(scope.entity);
+  if (parts.country === undefined && scope.country) parts.country = scope.country;
+  return parts;
+}
+
+/**
+ * One scope within the other. A blackout first seen on the network whose probes beacon earliest in
+ * the step (asn:31721) and a pass later on the whole country is one incident growing, not one
+ * ending and another opening: the lab's national-blackout timeline split that way when the ASN's
+ * country was not taken into account.
+ */
+function related(a: IncidentScope, b: IncidentScope): boolean {
+  if (a.entity === b.entity) return true;
+  const pa = scopeParts(a);
+  const pb = scopeParts(b);
+  const within = (inner: EntityParts, outer: EntityParts) =>
+    Object.entries(outer).every(([t, c]) => inner[t as keyof EntityParts] === c);
   return within(pa, pb) || within(pb, pa);
 }
 
 /** How well a draft matches an incident: null when it does not, else a score (higher is better). */
 function match(incident: Incident, draft: DraftIncident, reopenGap: number): number | null {
-  if (!related(incident.scope.entity, draft.scope.entity)) return null;
+  // A service blocked for months and a network cut meanwhile are two incidents, whatever their scopes.
+  if (incident.shutdown_extent !== draft.shutdown_extent) return null;
+  if (!related(incident.scope, draft.scope)) return null;
   const iFrom = seconds(incident.start);
   const iUntil = incident.end === null ? Number.POSITIVE_INFINITY : seconds(incident.end);
   const dFrom = seconds(draft.start);
