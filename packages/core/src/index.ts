@@ -7,5 +7,6 @@ export * from './ip.js';
 export * from './log/index.js';
 export * from './measurement.js';
 export * from './mechanism.js';
+export { seededRandom } from './random.js';
 export * from './throttling.js';
 export * from './webconnectivity/index.js';

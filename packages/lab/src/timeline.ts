@@ -5,6 +5,7 @@
  * schedule can be tested without a lab; `runSchedule` carries it out against a clock.
  */
 
+import { seededRandom } from '@pharos/core';
 import type { CensorRule, ObservatorySpec } from './spec.js';
 import { describeRule } from './world/censor-plan.js';
 
@@ -18,18 +19,6 @@ export type ScheduledEvent =
       description: string;
     }
   | { at: number; kind: 'offline' | 'online'; probe: string; description: string };
-
-/** mulberry32: a small seeded generator; the same seed gives the same churn. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function ruleLabel(rule: CensorRule): string {
   return `${rule.name ? `${rule.name}: ` : ''}${describeRule(rule)}`;
