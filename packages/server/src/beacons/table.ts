@@ -35,17 +35,9 @@ export interface BeaconRow {
   received: number;
 }
 
-const ready = new WeakMap<SignalsDatabase, Promise<void>>();
-
 /** Creates the table once per database object. */
 export function ensureBeaconsTable(db: SignalsDatabase): Promise<void> {
-  let done = ready.get(db);
-  if (!done) {
-    done = db.run(BEACONS_DDL);
-    done.catch(() => ready.delete(db));
-    ready.set(db, done);
-  }
-  return done;
+  return db.ensure(BEACONS_DDL);
 }
 
 /**

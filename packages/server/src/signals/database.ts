@@ -19,6 +19,7 @@ export class SignalsDatabase {
   private readonly writes = new Serial();
   private readonly reads = new Serial();
   private closed = false;
+  private readonly created = new Map<string, Promise<void>>();
 
   private constructor(
     readonly file: string,
@@ -34,6 +35,20 @@ export class SignalsDatabase {
     const writer = await instance.connect();
     const reader = await instance.connect();
     return new SignalsDatabase(file, instance, writer, reader);
+  }
+
+  /**
+   * Runs a table's CREATE TABLE IF NOT EXISTS once per database object: the modules that own a
+   * table call this before each use, and only the first call costs a statement.
+   */
+  ensure(ddl: string): Promise<void> {
+    let done = this.created.get(ddl);
+    if (!done) {
+      done = this.run(ddl);
+      done.catch(() => this.created.delete(ddl));
+      this.created.set(ddl, done);
+    }
+    return done;
   }
 
   /** A statement that changes something (one at a time, in order). */

@@ -70,16 +70,8 @@ export interface OutcomeRow {
   outcome: MeasurementOutcome;
 }
 
-const ready = new WeakMap<SignalsDatabase, Promise<void>>();
-
 export function ensureMeasurementOutcomesTable(db: SignalsDatabase): Promise<void> {
-  let done = ready.get(db);
-  if (!done) {
-    done = db.run(DDL);
-    done.catch(() => ready.delete(db));
-    ready.set(db, done);
-  }
-  return done;
+  return db.ensure(DDL);
 }
 
 function record(value: unknown): Record<string, unknown> {
