@@ -185,7 +185,7 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
       throw err;
     }
   }
-  const sink = detection ? recordingOutcomes(store, detection, app.log) : store;
+  const sink = detection ? recordingOutcomes(store, detection) : store;
 
   let shuttingDown = false;
   // While stopping, each answer closes its connection, so a keep-alive client does not hold the
@@ -239,11 +239,7 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
  * the signals once it is durably stored. Recording is derived data (rebuildable from the store), so
  * it never delays or fails an acknowledgement; a failure is logged.
  */
-function recordingOutcomes(
-  store: AppStore,
-  detection: DetectionService,
-  log: FastifyInstance['log'],
-): MeasurementSink {
+function recordingOutcomes(store: AppStore, detection: DetectionService): MeasurementSink {
   return {
     async append(batch) {
       const results = await store.append(batch);
@@ -260,10 +256,7 @@ function recordingOutcomes(
           },
         ];
       });
-      if (accepted.length > 0)
-        detection.recordAccepted(accepted).catch((err: Error) => {
-          log.error({ err }, 'could not record measurement outcomes for detection');
-        });
+      if (accepted.length > 0) detection.recordAccepted(accepted);
       return results;
     },
   };

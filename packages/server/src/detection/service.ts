@@ -69,9 +69,9 @@ export interface DetectionService {
   routes: FastifyPluginAsync;
   /**
    * Records measurements the evidence store accepted as new (their outcomes feed the signals).
-   * Buffered: resolves when the buffer holding them has been written.
+   * Buffered and written in the background; a failed write is logged; close() writes the rest.
    */
-  recordAccepted(items: readonly MeasurementItem[]): Promise<void>;
+  recordAccepted(items: readonly MeasurementItem[]): void;
   close(): Promise<void>;
 }
 
@@ -145,7 +145,6 @@ const FLUSH_MS = 200;
 class OutcomeRecorder {
   private pending: MeasurementItem[] = [];
   private timer: NodeJS.Timeout | undefined;
-  private waiting: Array<{ resolve: () => void; reject: (err: Error) => void }> = [];
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
@@ -153,36 +152,23 @@ class OutcomeRecorder {
     private readonly logger?: EngineLogger,
   ) {}
 
-  add(items: readonly MeasurementItem[]): Promise<void> {
+  add(items: readonly MeasurementItem[]): void {
     for (const item of items) this.pending.push(item);
-    const done = new Promise<void>((resolve, reject) => this.waiting.push({ resolve, reject }));
     if (this.pending.length >= FLUSH_ROWS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
-    return done;
   }
 
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
     const items = this.pending;
-    const waiting = this.waiting;
+    if (items.length === 0) return;
     this.pending = [];
-    this.waiting = [];
-    if (items.length === 0) {
-      for (const w of waiting) w.resolve();
-      return;
-    }
     this.writing = this.writing
       .then(() => this.write(items))
-      .then(
-        () => {
-          for (const w of waiting) w.resolve();
-        },
-        (err: Error) => {
-          this.logger?.error({ err, measurements: items.length }, 'could not record measurement outcomes');
-          for (const w of waiting) w.reject(err);
-        },
-      );
+      .catch((err: Error) => {
+        this.logger?.error({ err, measurements: items.length }, 'could not record measurement outcomes');
+      });
   }
 
   /** Writes what is buffered and waits for every write. */
@@ -216,7 +202,7 @@ export function detectionPipeline(
     detect: (series) => detectAll(series, config),
     async decide(windows, range, now) {
       const evidence = await evidenceOf(db, windows);
-      const countries = await asnCountries(db);
+      const countries = await asnCountries(db, range);
       const drafts = buildIncidents(windows, {
         countryOf: (asn) => countries.get(asn) ?? null,
         measurementsOf: (w) => evidence.get(w) ?? [],
@@ -256,20 +242,28 @@ async function evidenceOf(
       from: w.start,
       until: w.end ?? Number.MAX_SAFE_INTEGER,
       outcomes: ['blocked', 'down', 'throttled'],
+      limit: EVIDENCE_PER_WINDOW,
     });
-    out.set(w, found.slice(0, EVIDENCE_PER_WINDOW));
+    out.set(w, found);
   }
   return out;
 }
 
-/** The country most of an ASN's probes are in (from what they measured and beaconed). */
-async function asnCountries(db: SignalsDatabase): Promise<Map<number, string>> {
+/**
+ * The country most of an ASN's probes were in over the pass's range (from what they measured and
+ * beaconed). Limited to the range: every window of the pass is about data in it, and a pass must
+ * not scan every beacon ever stored (row groups outside the range are skipped by time).
+ */
+async function asnCountries(db: SignalsDatabase, range: PassRange): Promise<Map<number, string>> {
   const rows = await db.all<{ asn: bigint | number; cc: string }>(
     `SELECT asn, mode(cc) AS cc FROM (
-       SELECT asn, cc FROM measurement_outcomes WHERE asn IS NOT NULL AND cc IS NOT NULL
+       SELECT asn, cc FROM measurement_outcomes
+       WHERE asn IS NOT NULL AND cc IS NOT NULL AND time >= $from AND time < $until
        UNION ALL
-       SELECT asn, cc FROM beacons WHERE asn IS NOT NULL AND cc IS NOT NULL
+       SELECT asn, cc FROM beacons
+       WHERE asn IS NOT NULL AND cc IS NOT NULL AND time >= $from AND time < $until
      ) GROUP BY asn`,
+    { from: range.from, until: range.until },
   );
   return new Map(rows.map((r) => [Number(r.asn), r.cc]));
 }
