@@ -3,7 +3,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sharedData } from '../../../test-support/shared-data.js';
-import type { CliIO } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
 import { loadIPDatasets, type RangeLocator } from '../src/collector/geo.js';
 import {
@@ -15,6 +14,7 @@ import {
 import { SignalsDatabase } from '../src/signals/database.js';
 import { bgpdumpLines, readMrtFile } from '../src/signals/mrt/index.js';
 import { SignalStore } from '../src/signals/store.js';
+import { recordingIO } from './cli-io-fixture.js';
 
 // --- hand-made MRT (RFC 6396) -------------------------------------------------------------------
 
@@ -92,18 +92,6 @@ function stateChange(ts: number, peer: number, from: number, to: number): number
     ...u16(from),
     ...u16(to),
   ]);
-}
-
-function fakeIO(cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (chunk) => (stdout += chunk) },
-    stderr: { write: (chunk) => (stderr += chunk) },
-    cwd,
-    onStopSignal: () => () => {},
-  };
-  return { io, stdout: () => stdout, stderr: () => stderr };
 }
 
 /** entity signal → value, per bin time. */
@@ -246,7 +234,7 @@ describe('visibility on hand-made RIB and updates', () => {
       Buffer.from([...update(T + 310, 0, ['10.0.0.0/16'], [], []), ...later, ...later.slice(0, 20)]),
     );
     const data = path.join(dir, 'cut-data');
-    const out = fakeIO(dir);
+    const out = recordingIO(dir);
     expect(
       await main(['import', 'mrt', rib, cut, '--data', data, '--full-feed-min', '1', '--no-geo'], out.io),
     ).toBe(1);
@@ -602,7 +590,7 @@ describe('pharos import mrt', () => {
   for (const [rel, message] of damaged) {
     const input = sharedData(rel);
     it.skipIf(input === null)(`${path.basename(rel)}: exits 1 with the reader's error`, async () => {
-      const out = fakeIO(dir);
+      const out = recordingIO(dir);
       expect(
         await main(
           ['import', 'mrt', input as string, '--data', path.join(dir, 'damaged'), '--no-geo'],
@@ -618,12 +606,12 @@ describe('pharos import mrt', () => {
     'a small RIB: the default threshold is refused with the flag to lower it, then imported',
     async () => {
       const data = path.join(dir, 'quagga');
-      const refused = fakeIO(dir);
+      const refused = recordingIO(dir);
       expect(await main(['import', 'mrt', quagga as string, '--data', data, '--no-geo'], refused.io)).toBe(1);
       expect(refused.stderr()).toMatch(
         /the largest peers held 3 IPv4 prefixes \(peer 192\.168\.0\.10 AS65000\).*--full-feed-min N/,
       );
-      const out = fakeIO(dir);
+      const out = recordingIO(dir);
       const argv = [
         'import',
         'mrt',
@@ -643,7 +631,7 @@ describe('pharos import mrt', () => {
       expect(out.stdout()).toMatch(
         /asn:64512 bgp.visible_prefixes \(step 300 s\): 1 point, 2017-02-11T08:40:00Z to 2017-02-11T08:45:00Z/,
       );
-      const again = fakeIO(dir);
+      const again = recordingIO(dir);
       expect(await main(argv, again.io)).toBe(0);
       expect(again.stdout()).toMatch(/, 0 new or changed/);
       const db = await SignalsDatabase.open(data);
@@ -671,7 +659,7 @@ describe('pharos import mrt', () => {
       ['--full-feed-min', 'many'],
       ['--format', 'csv'],
     ]) {
-      const out = fakeIO(dir);
+      const out = recordingIO(dir);
       expect(
         await main(['import', 'mrt', 'x.mrt', '--data', path.join(dir, 'u'), '--no-geo', ...extra], out.io),
       ).toBe(2);

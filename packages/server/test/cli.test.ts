@@ -4,33 +4,9 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import Fastify from 'fastify';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIO, StopSignal } from '../src/cli/io.js';
 import { main, type ServerCliDeps } from '../src/cli/main.js';
 import type { ServerFactory } from '../src/cli/serve.js';
-
-/** A CliIO that records output and lets the test send SIGINT/SIGTERM. */
-function fakeIO(cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const handlers = new Set<(signal: StopSignal) => void>();
-  const io: CliIO = {
-    stdout: { write: (chunk) => (stdout += chunk) },
-    stderr: { write: (chunk) => (stderr += chunk) },
-    cwd,
-    onStopSignal(handler) {
-      handlers.add(handler);
-      return () => handlers.delete(handler);
-    },
-  };
-  return {
-    io,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    signal: (signal: StopSignal) => {
-      for (const handler of handlers) handler(signal);
-    },
-  };
-}
+import { recordingIO } from './cli-io-fixture.js';
 
 /** Stands in for createServer: a Fastify app that answers, and the options it got. */
 function fakeHelper() {
@@ -64,7 +40,7 @@ afterEach(async () => {
 describe('pharos', () => {
   it('prints usage for help and --help', async () => {
     for (const arg of ['help', '--help']) {
-      const t = fakeIO(dir);
+      const t = recordingIO(dir);
       expect(await main([arg], t.io, fakeHelper().deps)).toBe(0);
       expect(t.stdout()).toMatch(/^Usage: pharos <command> \[options\]/);
       expect(t.stdout()).toContain(
@@ -74,10 +50,10 @@ describe('pharos', () => {
   });
 
   it('exits 2 with the usage on an unknown command or none', async () => {
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     expect(await main(['srve'], t.io, fakeHelper().deps)).toBe(2);
     expect(t.stderr()).toMatch(/^pharos: unknown command "srve"\n\nUsage: pharos <command>/);
-    const none = fakeIO(dir);
+    const none = recordingIO(dir);
     expect(await main([], none.io, fakeHelper().deps)).toBe(2);
     expect(none.stderr()).toMatch(/^Usage: pharos/);
   });
@@ -100,7 +76,7 @@ describe('pharos serve', () => {
     [['--detect-every', '0s'], /--detect-every "0s": expected a duration/],
     [['--detect-config', 'missing.json'], /--detect-config missing.json: cannot read it/],
   ])('serve %j exits 2 with a message, starting nothing', async (args, message) => {
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     const { deps, calls } = fakeHelper();
     expect(await main(['serve', ...args], t.io, deps)).toBe(2);
     expect(t.stderr()).toMatch(message);
@@ -110,7 +86,7 @@ describe('pharos serve', () => {
   it('rejects a key file that holds no key', async () => {
     await writeFile(path.join(dir, 'key.pem'), 'nothing here\n');
     await writeFile(path.join(dir, 'cert.pem'), 'nothing here\n');
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     expect(
       await main(['serve', '--tls-cert', 'cert.pem', '--tls-key', 'key.pem'], t.io, fakeHelper().deps),
     ).toBe(2);
@@ -118,7 +94,7 @@ describe('pharos serve', () => {
   });
 
   it('listens, prints the URL, answers, and stops cleanly on SIGTERM', async () => {
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     const { deps, calls } = fakeHelper();
     const serving = main(['serve', '--port', '0', '--resolver', '127.0.0.1:5353'], t.io, deps);
     await waitFor(() => t.stdout().includes('listening on'));
@@ -145,7 +121,7 @@ describe('pharos serve', () => {
   });
 
   it('a second signal stops at once, without waiting for open requests', async () => {
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     const helper = fakeHelper();
     const serving = main(['serve', '--port', '0'], t.io, helper.deps);
     await waitFor(() => t.stdout().includes('listening on'));
@@ -165,7 +141,7 @@ describe('pharos serve', () => {
     await blocker.listen({ host: '127.0.0.1', port: 0 });
     const port = (blocker.server.address() as { port: number }).port;
     try {
-      const t = fakeIO(dir);
+      const t = recordingIO(dir);
       expect(await main(['serve', '--port', String(port)], t.io, fakeHelper().deps)).toBe(1);
       expect(t.stderr()).toMatch(new RegExp(`cannot listen on 127\\.0\\.0\\.1 port ${port}: .*EADDRINUSE`));
     } finally {
@@ -176,7 +152,7 @@ describe('pharos serve', () => {
 
 describe('pharos lab', () => {
   it('says the lab comes with the repository checkout when it is not installed', async () => {
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     const code = await main(['lab', 'run'], t.io, {
       ...fakeHelper().deps,
       labSpecifier: '@pharos/no-such-lab/cli',
@@ -191,7 +167,7 @@ describe('pharos lab', () => {
   it('says the build is incomplete when the lab is there but a module it needs is not', async () => {
     const file = path.join(dir, 'lab-cli.mjs');
     await writeFile(file, "export { main } from './world/index.js';\n");
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     const code = await main(['lab'], t.io, { ...fakeHelper().deps, labSpecifier: pathToFileURL(file).href });
     expect(code).toBe(1);
     expect(t.stderr()).toMatch(/^pharos: the lab could not be loaded: .*world\/index\.js/);
@@ -205,7 +181,7 @@ describe('pharos lab', () => {
       "export async function main(argv) { return argv.join(' ') === 'list --json' ? 7 : 99; }\n",
     );
     const lab = pathToFileURL(file).href;
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     expect(await main(['lab', 'list', '--json'], t.io, { ...fakeHelper().deps, labSpecifier: lab })).toBe(7);
   });
 });

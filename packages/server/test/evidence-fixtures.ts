@@ -7,7 +7,6 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { canonicalJSON } from '@pharos/core';
-import type { CliIO } from '../src/cli/io.js';
 import type { IncomingMeasurement } from '../src/evidence/index.js';
 
 export interface TestProbe {
@@ -102,14 +101,4 @@ export async function tempDir(prefix: string): Promise<{ dir: string; remove(): 
   return { dir, remove: () => rm(dir, { recursive: true, force: true }) };
 }
 
-export function recordingIO(cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (chunk) => (stdout += chunk) },
-    stderr: { write: (chunk) => (stderr += chunk) },
-    cwd,
-    onStopSignal: () => () => {},
-  };
-  return { io, stdout: () => stdout, stderr: () => stderr };
-}
+export { recordingIO } from './cli-io-fixture.js';

@@ -3,32 +3,9 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIO, StopSignal } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
+import { recordingIO } from './cli-io-fixture.js';
 import { body, signed } from './collector-fixtures.js';
-
-function fakeIO(cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const handlers = new Set<(signal: StopSignal) => void>();
-  const io: CliIO = {
-    stdout: { write: (chunk) => (stdout += chunk) },
-    stderr: { write: (chunk) => (stderr += chunk) },
-    cwd,
-    onStopSignal(handler) {
-      handlers.add(handler);
-      return () => handlers.delete(handler);
-    },
-  };
-  return {
-    io,
-    stdout: () => stdout,
-    stderr: () => stderr,
-    signal: (signal: StopSignal) => {
-      for (const handler of handlers) handler(signal);
-    },
-  };
-}
 
 async function listening(t: ReturnType<typeof fakeIO>): Promise<string> {
   for (let i = 0; i < 2000 && !t.stdout().includes('listening on'); i++) {
@@ -50,7 +27,7 @@ afterEach(async () => {
 describe('pharos serve --data', () => {
   it('takes measurements into the data directory, and has them after a restart', async () => {
     const items = signed(2);
-    const first = fakeIO(dir);
+    const first = recordingIO(dir);
     const serving = main(
       ['serve', '--data', 'evidence', '--port', '0', '--origin', 'serve.test/log'],
       first.io,
@@ -68,7 +45,7 @@ describe('pharos serve --data', () => {
     expect(await serving).toBe(0);
     expect(first.stderr()).toContain('pharos: server stopped');
 
-    const second = fakeIO(dir);
+    const second = recordingIO(dir);
     const again = main(['serve', '--data', 'evidence', '--port', '0'], second.io);
     const url2 = await listening(second);
     const stored = await fetch(`${url2}api/v1/measurements/${items[1]!.id}`);
@@ -80,7 +57,7 @@ describe('pharos serve --data', () => {
   });
 
   it('uses ./pharos-data without --data, and says so', async () => {
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     const serving = main(['serve', '--port', '0'], t.io);
     await listening(t);
     expect(t.stdout()).toContain(
@@ -96,14 +73,14 @@ describe('pharos serve --data', () => {
     [['--data', ''], /--data needs a directory/],
     [['--data', 'a', '--data', 'b'], /--data may be given only once/],
   ])('serve %j exits 2 with a message', async (args, message) => {
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     expect(await main(['serve', ...args], t.io)).toBe(2);
     expect(t.stderr()).toMatch(message);
   });
 
   it('exits 1 with the reason when the data directory cannot be used', async () => {
     await writeFile(path.join(dir, 'a-file'), 'not a directory\n');
-    const t = fakeIO(dir);
+    const t = recordingIO(dir);
     expect(await main(['serve', '--data', 'a-file/evidence', '--port', '0'], t.io)).toBe(1);
     expect(t.stderr()).toContain(
       `pharos: cannot start the server with data in ${path.join(dir, 'a-file/evidence')}: `,

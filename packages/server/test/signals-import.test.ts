@@ -4,7 +4,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import type { CliIO } from '../src/cli/io.js';
 import { main } from '../src/cli/main.js';
 import { SignalsDatabase } from '../src/signals/database.js';
 import {
@@ -15,20 +14,9 @@ import {
   splitCsvLine,
 } from '../src/signals/import/index.js';
 import { SignalStore } from '../src/signals/store.js';
+import { recordingIO } from './cli-io-fixture.js';
 
 const T0 = 1_695_124_800; // 2023-09-19T12:00:00Z
-
-function fakeIO(cwd: string) {
-  let stdout = '';
-  let stderr = '';
-  const io: CliIO = {
-    stdout: { write: (chunk) => (stdout += chunk) },
-    stderr: { write: (chunk) => (stderr += chunk) },
-    cwd,
-    onStopSignal: () => () => {},
-  };
-  return { io, stdout: () => stdout, stderr: () => stderr };
-}
 
 let dir: string;
 let db: SignalsDatabase;
@@ -292,7 +280,7 @@ describe('pharos import signals', () => {
     );
     const json = await file('b.json', iodaDocument([iodaSeries]));
     const data = path.join(dir, 'data');
-    const out = fakeIO(dir);
+    const out = recordingIO(dir);
     expect(await main(['import', 'signals', 'a.csv', 'b.json', '--data', 'data'], out.io)).toBe(0);
     expect(out.stdout()).toBe(
       'a.csv (csv): 2 points, 2 new or changed\n' +
@@ -300,7 +288,7 @@ describe('pharos import signals', () => {
         'b.json (ioda): 4 points, 4 new or changed, 1 missing values skipped\n' +
         '  country:AZ bgp (step 300 s): 4 points, 2023-09-19T12:00:00Z to 2023-09-19T12:25:00Z\n',
     );
-    const again = fakeIO(dir);
+    const again = recordingIO(dir);
     expect(await main(['import', 'signals', csv, json, '--data', data], again.io)).toBe(0);
     expect(again.stdout()).toContain('a.csv (csv): 2 points, 0 new or changed');
     const check = await SignalsDatabase.open(data);
@@ -316,12 +304,12 @@ describe('pharos import signals', () => {
       'bad.csv',
       `time,entity,signal,value,step\n${T0},country:AZ,gtr,1,300\n${T0},asn:x,gtr,1,300\n`,
     );
-    const bad = fakeIO(dir);
+    const bad = recordingIO(dir);
     expect(await main(['import', 'signals', 'bad.csv', '--data', 'data'], bad.io)).toBe(1);
     expect(bad.stderr()).toMatch(
       /^pharos import: .*bad\.csv:3: entity "asn:x": "x" is not a valid asn code\n$/,
     );
-    const missing = fakeIO(dir);
+    const missing = recordingIO(dir);
     expect(await main(['import', 'signals', 'nope.csv', '--data', 'data'], missing.io)).toBe(1);
     expect(missing.stderr()).toMatch(/cannot read .*nope\.csv \(ENOENT\)/);
     for (const argv of [
@@ -333,11 +321,11 @@ describe('pharos import signals', () => {
       ['import', 'signals', 'bad.csv', '--data', 'data', '--full-feed-min', '5'],
       ['import', 'pictures', 'x', '--data', 'data'],
     ]) {
-      const u = fakeIO(dir);
+      const u = recordingIO(dir);
       expect(await main(argv, u.io), argv.join(' ')).toBe(2);
       expect(u.stderr()).toMatch(/^pharos import: .*\nRun "pharos import --help" for usage\.\n$/);
     }
-    const help = fakeIO(dir);
+    const help = recordingIO(dir);
     expect(await main(['import', '--help'], help.io)).toBe(0);
     expect(help.stdout()).toContain('pharos import signals FILE... --data DIR');
   });
@@ -366,7 +354,7 @@ describe('pharos import signals', () => {
         holder.on('exit', (code) => reject(new Error(`holder exited with ${code}`)));
       });
       await file('a.csv', `time,entity,signal,value,step\n${T0},country:AZ,gtr,1,300\n`);
-      const out = fakeIO(dir);
+      const out = recordingIO(dir);
       expect(await main(['import', 'signals', 'a.csv', '--data', data], out.io)).toBe(1);
       expect(out.stderr()).toMatch(
         /signals\.duckdb is held by another process \(a running "pharos serve" on this data directory\?\): stop the server and import again, or import through the server/,
