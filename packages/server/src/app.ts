@@ -8,12 +8,7 @@
  * address, for its in-memory derivation); and a slow client cannot hold the server (timeouts on
  * headers, whole requests and idle sockets, checked every second).
  */
-import Fastify, {
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyRequest,
-  type FastifyServerOptions,
-} from 'fastify';
+import Fastify, { type FastifyInstance, type FastifyPluginAsync } from 'fastify';
 import {
   type CollectorOptions,
   collectorRoutes,
@@ -24,6 +19,7 @@ import {
 import { type DetectionService, openDetection } from './detection/service.js';
 import { evidenceRoutes, openEvidenceStore } from './evidence/index.js';
 import type { EvidenceStore } from './evidence/types.js';
+import { addressFreeLogger, type LoggerSetting } from './log-options.js';
 import { type TestHelperOptions, testHelperRoutes } from './test-helper/index.js';
 
 /** The evidence store as the app uses it. */
@@ -86,7 +82,7 @@ export interface ServerOptions {
    * false for no logs, true for info-level JSON on stdout, or pino options (a `stream` to capture
    * them). Whatever is given, requests are logged without the client address.
    */
-  logger?: boolean | Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+  logger?: LoggerSetting;
   testHelper?: Omit<TestHelperOptions, 'https' | 'logger'>;
   collector?: Partial<CollectorOptions>;
   timeouts?: ServerTimeouts;
@@ -129,7 +125,7 @@ export async function createServer(options: ServerOptions): Promise<PharosServer
     connectionsCheckingInterval: Math.min(1000, timeouts.headers, timeouts.request),
   };
   const app = Fastify({
-    logger: loggerOptions(options.logger),
+    logger: addressFreeLogger(options.logger),
     // Behind a proxy the address would come from X-Forwarded-For: never read it, never trust it.
     trustProxy: false,
     requestTimeout: timeouts.request,
@@ -268,23 +264,6 @@ export function baseURL(app: FastifyInstance, https: boolean): string {
   if (address === null || typeof address === 'string') return String(address);
   const host = address.address.includes(':') ? `[${address.address}]` : address.address;
   return `${https ? 'https' : 'http'}://${host}:${address.port}/`;
-}
-
-/** Logs never carry the client's address: requests are method and path, nothing else. */
-function loggerOptions(logger: ServerOptions['logger']): FastifyServerOptions['logger'] {
-  if (!logger) return false;
-  const base = logger === true ? { level: 'info' } : logger;
-  return {
-    ...base,
-    serializers: {
-      ...(base.serializers ?? {}),
-      // Query strings are dropped too: nothing a client adds to a URL ends up in the logs.
-      req: (req: FastifyRequest) => ({
-        method: req.method,
-        url: (req.url ?? '').split('?')[0],
-      }),
-    },
-  };
 }
 
 const openEvidence: StoreOpener = async (options) => {

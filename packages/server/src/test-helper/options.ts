@@ -1,5 +1,5 @@
 /** What the test helper can be configured with. */
-import type { FastifyServerOptions } from 'fastify';
+import type { LoggerSetting } from '../log-options.js';
 
 export interface TestHelperTimeouts {
   /** The helper's own lookup of the URL's host. Default 4000 ms (OONI's). */
@@ -24,7 +24,7 @@ export interface TestHelperOptions {
    * `true` for info-level JSON logs, or pino options. Requests are logged without the client's
    * address whatever is given here.
    */
-  logger?: boolean | Exclude<FastifyServerOptions['logger'], boolean | undefined>;
+  logger?: LoggerSetting;
   /**
    * Which addresses are bogons: never connected to or fetched from (a public helper must not be
    * a way into private networks) and flagged 4 in `ip_info`. Default: core's `isBogon`. The lab,

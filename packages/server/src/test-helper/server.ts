@@ -3,12 +3,8 @@
  * `POST /api/v1/websiteconnectivity`, so OONI probes can use it and our probe can use OONI's.
  */
 import { isBogon } from '@pharos/core';
-import Fastify, {
-  type FastifyError,
-  type FastifyInstance,
-  type FastifyPluginAsync,
-  type FastifyRequest,
-} from 'fastify';
+import Fastify, { type FastifyError, type FastifyInstance, type FastifyPluginAsync } from 'fastify';
+import { addressFreeLogger } from '../log-options.js';
 import { measureControl } from './measure.js';
 import { resolveHelperTimeouts, type TestHelperOptions } from './options.js';
 import { controlRequestSchema, describeIssues } from './schema.js';
@@ -19,7 +15,7 @@ export const CONTROL_PATHS = ['/', '/api/v1/websiteconnectivity'] as const;
 /** Returns the helper, not yet listening: call `listen()` (or `inject()` in tests). */
 export function createTestHelperServer(options: TestHelperOptions = {}): FastifyInstance {
   const app = Fastify({
-    logger: loggerOptions(options.logger),
+    logger: addressFreeLogger(options.logger),
     // Behind a proxy the client address would come from X-Forwarded-For; we never want it.
     trustProxy: false,
     ...(options.https ? { https: { key: options.https.key, cert: options.https.cert } } : {}),
@@ -59,18 +55,5 @@ export function testHelperRoutes(options: TestHelperOptions = {}): FastifyPlugin
         return reply.send(await measureControl(parsed.data, ctx));
       });
     }
-  };
-}
-
-/** Logs never carry the client's address (DESIGN: never log a probe's IP). */
-function loggerOptions(logger: TestHelperOptions['logger']) {
-  if (!logger) return false;
-  const base = logger === true ? { level: 'info' } : logger;
-  return {
-    ...base,
-    serializers: {
-      ...(base.serializers ?? {}),
-      req: (req: FastifyRequest) => ({ method: req.method, url: req.url }),
-    },
   };
 }
