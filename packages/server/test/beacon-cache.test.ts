@@ -75,6 +75,19 @@ describe('beacon signal cache', () => {
     expect(disconnected[0]).toMatchObject({ value: 0, count: 5 });
   });
 
+  it('answers an older range too, and still the recent one after it, as a fresh derivation would', async () => {
+    await appendBeaconRows(db, beacons([1, 2, 3], T0, T0 + 6 * 3600));
+    // Keeps two hours back from the latest range asked for.
+    const cache = new BeaconSignalCache(db, STEP, 2 * 3600);
+    const recent = { from: T0 + 4 * 3600, until: T0 + 6 * 3600 };
+    const old = { from: T0, until: T0 + 3600 };
+    for (const range of [recent, old, recent]) {
+      expect(sorted(await cache.points(range))).toEqual(
+        sorted(await beaconSignals(db, { ...range, step: STEP })),
+      );
+    }
+  });
+
   it('fills an entity gone silent with zeros for up to a day, not beyond, and not over later points', () => {
     const at = (time: number, value: number): SignalPoint => ({
       entity: 'asn:29049',

@@ -15,6 +15,7 @@ import { AnalystRegistry } from '../incidents/analysts.js';
 import { buildIncidents } from '../incidents/build.js';
 import { incidentRoutes } from '../incidents/routes.js';
 import { IncidentStore } from '../incidents/store.js';
+import { Serial } from '../serial.js';
 import { BeaconSignalCache } from '../signals/beacon-cache.js';
 import { SignalsDatabase } from '../signals/database.js';
 import {
@@ -88,12 +89,13 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
       beacons: options.beaconInterval,
       measurements: options.measurementStep ?? DEFAULT_MEASUREMENT_STEP_SECONDS,
     };
-    const pipeline = detectionPipeline(db, signals, incidents, config, steps);
+    const lookback = options.lookback ?? DEFAULT_LOOKBACK_SECONDS;
+    const pipeline = detectionPipeline(db, signals, incidents, config, steps, lookback);
     const engine = new DetectionEngine({
       pipeline,
       step: options.beaconInterval,
       every: options.every ?? undefined,
-      lookback: options.lookback ?? DEFAULT_LOOKBACK_SECONDS,
+      lookback,
       logger: options.logger,
       now: options.now,
     });
@@ -105,11 +107,11 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
       const rateLimit = { perSecond: 3 / options.beaconInterval, burst: 10 };
       await app.register(beaconRoutes({ db, locator: options.locator, rateLimit }));
       await app.register(incidentRoutes(incidents, { analysts }));
-      // Each request gathers with a pipeline of its own: a request for another range must not
-      // evict the beacon hours the engine keeps between passes.
-      await app.register(
-        signalRoutes((range) => detectionPipeline(db, signals, incidents, config, steps).gather(range)),
-      );
+      // Requests share the passes' beacon hours (a request for an older range is derived without
+      // evicting them) and are served one at a time: a month of signals takes a while to derive,
+      // and requests must not be able to take every core from ingest and detection.
+      const requests = new Serial();
+      await app.register(signalRoutes((range) => requests.run(() => pipeline.gather(range))));
       app.get('/api/v1/detection', async () => engine.status());
     };
     const recorder = new OutcomeRecorder((items) => recordMeasurements(db, items), options.logger);
@@ -188,8 +190,10 @@ export function detectionPipeline(
   incidents: IncidentStore,
   config: DetectionConfig,
   steps: { beacons: number; measurements: number },
+  /** How far back the passes look: the beacon hours kept between them. */
+  lookback = DEFAULT_LOOKBACK_SECONDS,
 ): DetectionPipeline {
-  const beaconCache = new BeaconSignalCache(db, steps.beacons);
+  const beaconCache = new BeaconSignalCache(db, steps.beacons, lookback);
   return {
     async gather(range: PassRange) {
       const [stored, beacons, measurements] = await Promise.all([

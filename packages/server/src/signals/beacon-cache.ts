@@ -26,10 +26,18 @@ export class BeaconSignalCache {
    * more rows can arrive within the second the newest one did.
    */
   private watermark = Number.NEGATIVE_INFINITY;
+  /** The latest end of a range asked for: hours are kept up to `retainSeconds` before it. */
+  private newest = Number.NEGATIVE_INFINITY;
 
+  /**
+   * `retainSeconds`: how far back from the latest range asked for derived hours are kept (the
+   * engine's look-back). Older ranges (a request for last month's signals) are derived but not
+   * kept, so they neither grow the cache nor evict the hours the passes reuse.
+   */
   constructor(
     private readonly db: SignalsDatabase,
     readonly step: number,
+    private readonly retainSeconds = Number.POSITIVE_INFINITY,
   ) {
     if (!(Number.isInteger(step) && step > 0 && HOUR % step === 0))
       throw new RangeError(`the beacon step must divide an hour in whole seconds, not ${step}`);
@@ -41,7 +49,9 @@ export class BeaconSignalCache {
     const first = stepStart(range.from - SILENCE_FILL_SECONDS, HOUR);
     const last = stepStart(range.until - 1, HOUR);
     await this.invalidate();
-    for (const hour of this.hours.keys()) if (hour < first) this.hours.delete(hour);
+    this.newest = Math.max(this.newest, range.until);
+    const keepFrom = this.newest - this.retainSeconds - SILENCE_FILL_SECONDS - HOUR;
+    for (const hour of this.hours.keys()) if (hour < keepFrom) this.hours.delete(hour);
 
     const out: SignalPoint[] = [];
     for (let hour = first; hour <= last; hour += HOUR) {
@@ -54,7 +64,7 @@ export class BeaconSignalCache {
           silenceFillSeconds: 0,
         });
         // The hour still in progress is derived again on every pass.
-        if (hour + HOUR <= range.until) this.hours.set(hour, points);
+        if (hour + HOUR <= range.until && hour >= keepFrom) this.hours.set(hour, points);
       }
       for (const p of points) out.push(p);
     }
