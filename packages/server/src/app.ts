@@ -247,6 +247,7 @@ function recordingOutcomes(store: AppStore, detection: DetectionService): Measur
             id: m.id,
             log_index: result.log_index,
             measurement: m.measurement,
+            testKeyScalars: m.testKeyScalars,
             derivedCC: m.network.derivedCC,
             derivedASN: m.network.derivedASN,
           },

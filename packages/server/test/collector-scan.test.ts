@@ -203,7 +203,7 @@ describe('the collector on either path', () => {
       expect(pretty.statusCode, pretty.body).toBe(200);
       for (const item of [...items, ...spaced]) {
         const stored = c.sink.get(item.id)!;
-        expect(stored.canonical).toBe(item.canonical);
+        expect(Buffer.from(stored.body).toString('utf8')).toBe(item.canonical);
         expect(stored.measurement).toEqual(JSON.parse(item.canonical));
         expect(canonicalJSON(stored.measurement)).toBe(item.canonical);
       }

@@ -45,7 +45,7 @@ let n = 0;
 const one = () => {
   const m = { input: 'https://x' + run + '-' + n + '.example/', n: n++, padding: 'p'.repeat(400), run, test_name: 'web_connectivity' };
   const canonical = canonicalJSON(m);
-  return { id: createHash('sha256').update(canonical).digest('hex'), canonical, measurement: m, probeKey,
+  return { id: createHash('sha256').update(canonical).digest('hex'), body: Buffer.from(canonical), measurement: m, probeKey,
     signature: sign(null, Buffer.from(canonical), privateKey).toString('base64'), scrubbed: false, receivedAt: new Date(),
     network: { derivedCC: null, derivedASN: null, claimedCC: 'ZZ', claimedASN: 'AS0', mismatch: false } };
 };

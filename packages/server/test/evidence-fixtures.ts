@@ -86,7 +86,7 @@ export function incoming(
     stored = JSON.parse(signed.replaceAll(options.scrub, '[scrubbed]')) as Record<string, unknown>;
   return {
     id,
-    canonical: canonicalJSON(stored),
+    body: Buffer.from(canonicalJSON(stored)),
     measurement: stored,
     probeKey: probe.publicKey,
     signature,

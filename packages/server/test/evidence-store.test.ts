@@ -110,8 +110,8 @@ describe('append', () => {
   it('refuses input that is not what it claims, storing nothing', async () => {
     const s = await open();
     const [m] = batch(0, 1);
-    await expect(s.append([{ ...m!, id: 'ab'.repeat(32) }])).rejects.toThrow(
-      /is not the SHA-256 of its canonical JSON/,
+    await expect(s.append([{ ...m!, body: 'text' as unknown as Uint8Array }])).rejects.toThrow(
+      /body is not bytes/,
     );
     await expect(s.append([{ ...m!, probeKey: 'short' }])).rejects.toThrow(/probeKey/);
     expect(await s.getMeasurement(m!.id)).toBeNull();
@@ -182,12 +182,12 @@ describe('log entries', () => {
     // Scrubbed: the entry commits to the stored (scrubbed) body, not to the id of what was signed.
     expect(JSON.parse(b!.entry)).toEqual({
       kind: 'measurement',
-      sha256: sha256Hex(scrubbed.canonical),
+      sha256: sha256Hex(scrubbed.body),
       probe_key: probe.publicKey,
       received: '2024-05-06T07:08:09.123Z',
       scrubbed: true,
     });
-    expect(sha256Hex(scrubbed.canonical)).not.toBe(scrubbed.id);
+    expect(sha256Hex(scrubbed.body)).not.toBe(scrubbed.id);
     expect(JSON.stringify(b!.measurement)).toContain('[scrubbed]');
     await published(s, 2);
     const bundle = await s.entryBundle(0, 2);

@@ -1,6 +1,6 @@
 /**
  * Tampering with the data at rest, as someone with the disk would: one stored measurement's body
- * changed in DuckDB, one byte of a tile or entry bundle flipped. `pharos check` (and the running
+ * changed in its body file, one byte of a tile or entry bundle flipped. `pharos check` (and the running
  * store's verifyIntegrity) must name what changed, and `pharos verify` must refuse the evidence
  * that depends on it.
  */
@@ -85,11 +85,17 @@ describe('pharos check itself', () => {
   });
 });
 
-describe('a measurement body changed in the database', () => {
+describe('a measurement body changed in its body file', () => {
   it('is reported by pharos check and verifyIntegrity, and refused by pharos verify', async () => {
-    await sql(
-      `UPDATE measurements SET body = replace(body, '"blocking":false', '"blocking":"dns"') WHERE log_index = 17`,
-    );
+    // The same number of bytes, so that only this body changes.
+    const file = path.join(dataDir, 'bodies', '000000.jsonl');
+    const data = await readFile(file);
+    const start = data.indexOf(ms[17]!.body);
+    const at = data.indexOf('"blocking":false', start);
+    expect(start).toBeGreaterThan(0);
+    expect(at - start).toBeLessThan(ms[17]!.body.length);
+    data.write('"blocking":"dns"', at);
+    await writeFile(file, data);
     const where = `measurement ${ms[17]!.id.slice(0, 12)}… (log index 17)`;
 
     const check = await run('check', '--data', dataDir);

@@ -23,6 +23,11 @@ export interface ScannedItem {
   /** Where its top-level test_keys object is, or -1 when it has none (or it is not an object). */
   testKeysStart: number;
   testKeysEnd: number;
+  /**
+   * The members of that object, four offsets each: name start and end (inside the quotes, printable
+   * ASCII), value start and end. Empty when there is no test_keys object.
+   */
+  testKeysMembers: number[];
   probeKey: string;
   signature: string;
 }
@@ -126,6 +131,7 @@ function scanItem(b: Uint8Array, i: number, items: ScannedItem[]): number {
     end: NO,
     testKeysStart: NO,
     testKeysEnd: NO,
+    testKeysMembers: [],
     probeKey: '',
     signature: '',
   };
@@ -187,11 +193,14 @@ function scanMeasurement(b: Uint8Array, i: number, item: ScannedItem): number {
     previousEnd = keyEnd - 1;
     if (b[keyEnd] !== COLON) return NO;
     const valueStart = keyEnd + 1;
-    i = value(b, valueStart, 1);
-    if (i === NO) return NO;
     if (b[valueStart] === OPEN_OBJECT && bytesAre(b, keyStart, keyEnd - 1, KEY_TEST_KEYS)) {
+      i = object(b, valueStart, 1, item.testKeysMembers);
+      if (i === NO) return NO;
       item.testKeysStart = valueStart;
       item.testKeysEnd = i;
+    } else {
+      i = value(b, valueStart, 1);
+      if (i === NO) return NO;
     }
     if (b[i] === COMMA) {
       i++;
@@ -205,29 +214,7 @@ function scanMeasurement(b: Uint8Array, i: number, item: ScannedItem): number {
 function value(b: Uint8Array, i: number, depth: number): number {
   const c = b[i];
   if (c === QUOTE) return string(b, i);
-  if (c === OPEN_OBJECT) {
-    if (depth >= MAX_DEPTH) return NO;
-    i++;
-    if (b[i] === CLOSE_OBJECT) return i + 1;
-    let previousStart = NO;
-    let previousEnd = NO;
-    for (;;) {
-      const keyEnd = canonicalKey(b, i);
-      if (keyEnd === NO) return NO;
-      const keyStart = i + 1;
-      if (previousStart !== NO && !before(b, previousStart, previousEnd, keyStart, keyEnd - 1)) return NO;
-      previousStart = keyStart;
-      previousEnd = keyEnd - 1;
-      if (b[keyEnd] !== COLON) return NO;
-      i = value(b, keyEnd + 1, depth + 1);
-      if (i === NO) return NO;
-      if (b[i] === COMMA) {
-        i++;
-        continue;
-      }
-      return b[i] === CLOSE_OBJECT ? i + 1 : NO;
-    }
-  }
+  if (c === OPEN_OBJECT) return object(b, i, depth);
   if (c === OPEN_ARRAY) {
     if (depth >= MAX_DEPTH) return NO;
     i++;
@@ -249,6 +236,35 @@ function value(b: Uint8Array, i: number, depth: number): number {
   }
   if (c === 0x6e) return b[i + 1] === 0x75 && b[i + 2] === 0x6c && b[i + 3] === 0x6c ? i + 4 : NO; // null
   return number(b, i);
+}
+
+/**
+ * A canonical object at `i`, nested `depth` deep; returns the offset after it. With `members`, the
+ * offsets of each member's name and value are added to it (ScannedItem.testKeysMembers).
+ */
+function object(b: Uint8Array, i: number, depth: number, members?: number[]): number {
+  if (depth >= MAX_DEPTH) return NO;
+  i++;
+  if (b[i] === CLOSE_OBJECT) return i + 1;
+  let previousStart = NO;
+  let previousEnd = NO;
+  for (;;) {
+    const keyEnd = canonicalKey(b, i);
+    if (keyEnd === NO) return NO;
+    const keyStart = i + 1;
+    if (previousStart !== NO && !before(b, previousStart, previousEnd, keyStart, keyEnd - 1)) return NO;
+    previousStart = keyStart;
+    previousEnd = keyEnd - 1;
+    if (b[keyEnd] !== COLON) return NO;
+    i = value(b, keyEnd + 1, depth + 1);
+    if (i === NO) return NO;
+    members?.push(keyStart, keyEnd - 1, keyEnd + 1, i);
+    if (b[i] === COMMA) {
+      i++;
+      continue;
+    }
+    return b[i] === CLOSE_OBJECT ? i + 1 : NO;
+  }
 }
 
 /** A string at `i` escaped exactly as JCS escapes it; returns the offset after its closing quote. */

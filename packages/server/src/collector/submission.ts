@@ -39,7 +39,9 @@ export interface SubmissionContext {
 interface CheckedItem {
   index: number;
   measurement: Record<string, unknown>;
-  canonical: string;
+  /** The fast path's test_keys members that are not objects or arrays (IncomingMeasurement). */
+  testKeyScalars?: Record<string, unknown>;
+  /** The canonical JSON's UTF-8 bytes: what was signed. */
   bytes: Uint8Array;
   probeKey: string;
   signature: string;
@@ -91,14 +93,14 @@ export async function prepareBatch(
   return checked.map((c, i) => {
     const id = ids[i]!;
     let measurement = c.measurement;
-    let canonical = c.canonical;
+    let body = c.bytes;
     let scrubbed = false;
-    if (needles?.mayContain(canonical)) {
+    if (needles?.mayContain(Buffer.from(body.buffer, body.byteOffset, body.byteLength).toString('utf8'))) {
       try {
         const result = scrubValue(measurement, needles);
         if (result.changed) {
           measurement = result.value as Record<string, unknown>;
-          canonical = canonicalize(measurement);
+          body = Buffer.from(canonicalize(measurement), 'utf8');
           scrubbed = true;
         }
       } catch (err) {
@@ -111,8 +113,10 @@ export async function prepareBatch(
     const asnDiffers = network.asn !== null && c.claimedASN !== 'AS0' && `AS${network.asn}` !== c.claimedASN;
     return {
       id,
-      canonical,
+      body,
       measurement,
+      // Scrubbing rewrote test_keys itself; its members are parsed by now anyway.
+      ...(c.testKeyScalars && !scrubbed ? { testKeyScalars: c.testKeyScalars } : {}),
       probeKey: c.probeKey,
       signature: c.signature,
       scrubbed,
@@ -166,16 +170,16 @@ function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
   try {
     for (const [index, s] of scanned.entries()) {
       if (s.end - s.start > ctx.options.maxMeasurementBytes) return null;
-      const { measurement, canonical, testKeysText } = measurementAt(body, s);
+      const { measurement, testKeyScalars } = measurementAt(body, s);
       const envelope = envelopeSchema.safeParse(measurement);
       if (!envelope.success) return null;
-      if (testKeysText !== null) deferTestKeys(measurement, testKeysText);
+      if (testKeyScalars) deferTestKeys(measurement, body, s);
       out.push(
         withKey(
           {
             index,
             measurement,
-            canonical,
+            testKeyScalars,
             bytes: body.subarray(s.start, s.end),
             probeKey: s.probeKey,
             signature: s.signature,
@@ -194,25 +198,34 @@ function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
 }
 
 /**
- * A scanned measurement as text and as an object. Its envelope is parsed now, for the schema and
- * the store's columns, with test_keys standing in as `{}` (the scan found it is an object);
- * `deferTestKeys` then puts the real one in its place, parsed from the canonical text the first
- * time it is read (scrubbing, a test), which storing never does.
+ * A scanned measurement as an object. Its envelope is parsed now, for the schema and the store's
+ * columns, with test_keys standing in as `{}` (the scan found it is an object); `deferTestKeys`
+ * then puts the real one in its place, parsed from the body the first time it is read (scrubbing,
+ * a test), which storing never does. The members of test_keys that are not objects or arrays are
+ * parsed now (`testKeyScalars`): they are small, and all that a measurement's outcome needs.
  */
 export function measurementAt(
   body: Buffer,
   s: ScannedItem,
-): { measurement: Record<string, unknown>; canonical: string; testKeysText: string | null } {
-  const canonical = body.toString('utf8', s.start, s.end);
-  if (s.testKeysStart < 0) return { measurement: JSON.parse(canonical), canonical, testKeysText: null };
+): { measurement: Record<string, unknown>; testKeyScalars?: Record<string, unknown> } {
+  if (s.testKeysStart < 0) return { measurement: JSON.parse(body.toString('utf8', s.start, s.end)) };
   const head = body.toString('utf8', s.start, s.testKeysStart);
   const tail = body.toString('utf8', s.testKeysEnd, s.end);
   const measurement = JSON.parse(`${head}{}${tail}`) as Record<string, unknown>;
-  const testKeysText = canonical.slice(head.length, canonical.length - tail.length);
-  return { measurement, canonical, testKeysText };
+  const testKeyScalars: Record<string, unknown> = {};
+  const m = s.testKeysMembers;
+  for (let k = 0; k < m.length; k += 4) {
+    const first = body[m[k + 2]!];
+    if (first === 0x7b || first === 0x5b) continue; // { or [
+    // Member names the scan accepts are printable ASCII.
+    testKeyScalars[body.toString('latin1', m[k], m[k + 1])] = JSON.parse(
+      body.toString('utf8', m[k + 2], m[k + 3]),
+    );
+  }
+  return { measurement, testKeyScalars };
 }
 
-function deferTestKeys(measurement: Record<string, unknown>, text: string): void {
+function deferTestKeys(measurement: Record<string, unknown>, body: Buffer, s: ScannedItem): void {
   const settle = (value: unknown) =>
     Object.defineProperty(measurement, 'test_keys', {
       value,
@@ -224,7 +237,7 @@ function deferTestKeys(measurement: Record<string, unknown>, text: string): void
     enumerable: true,
     configurable: true,
     get() {
-      const value = JSON.parse(text) as unknown;
+      const value = JSON.parse(body.toString('utf8', s.testKeysStart, s.testKeysEnd)) as unknown;
       settle(value);
       return value;
     },
@@ -305,7 +318,6 @@ function checkItem(item: unknown, index: number, options: CollectorOptions): Che
   return {
     index,
     measurement,
-    canonical,
     bytes,
     probeKey: shape.data.probe_key,
     signature: shape.data.signature,

@@ -23,7 +23,9 @@ import {
   type MeasurementItem,
   measurementEvidence,
   measurementSignals,
-  recordMeasurements,
+  type OutcomeRow,
+  outcomeRow,
+  recordOutcomeRows,
 } from '../signals/measurement-signals.js';
 import { SignalStore } from '../signals/store.js';
 import { SIGNAL_KINDS, type SignalPoint } from '../signals/types.js';
@@ -114,7 +116,7 @@ export async function openDetection(options: DetectionServiceOptions): Promise<D
       await app.register(signalRoutes((range) => requests.run(() => pipeline.gather(range))));
       app.get('/api/v1/detection', async () => engine.status());
     };
-    const recorder = new OutcomeRecorder((items) => recordMeasurements(db, items), options.logger);
+    const recorder = new OutcomeRecorder((rows) => recordOutcomeRows(db, rows), options.logger);
     return {
       db,
       signals,
@@ -145,17 +147,21 @@ const FLUSH_ROWS = 500;
 const FLUSH_MS = 200;
 
 class OutcomeRecorder {
-  private pending: MeasurementItem[] = [];
+  private pending: OutcomeRow[] = [];
   private timer: NodeJS.Timeout | undefined;
   private writing: Promise<void> = Promise.resolve();
 
   constructor(
-    private readonly write: (items: readonly MeasurementItem[]) => Promise<void>,
+    private readonly write: (rows: readonly OutcomeRow[]) => Promise<void>,
     private readonly logger?: EngineLogger,
   ) {}
 
+  /** Derives the rows now, so that the measurements themselves are not held until the write. */
   add(items: readonly MeasurementItem[]): void {
-    for (const item of items) this.pending.push(item);
+    for (const item of items) {
+      const row = outcomeRow(item);
+      if (row) this.pending.push(row);
+    }
     if (this.pending.length >= FLUSH_ROWS) this.flush();
     else this.timer ??= setTimeout(() => this.flush(), FLUSH_MS);
   }
@@ -163,13 +169,13 @@ class OutcomeRecorder {
   private flush(): void {
     if (this.timer) clearTimeout(this.timer);
     this.timer = undefined;
-    const items = this.pending;
-    if (items.length === 0) return;
+    const rows = this.pending;
+    if (rows.length === 0) return;
     this.pending = [];
     this.writing = this.writing
-      .then(() => this.write(items))
+      .then(() => this.write(rows))
       .catch((err: Error) => {
-        this.logger?.error({ err, measurements: items.length }, 'could not record measurement outcomes');
+        this.logger?.error({ err, measurements: rows.length }, 'could not record measurement outcomes');
       });
   }
 

@@ -26,10 +26,10 @@ const probeKey = Buffer.alloc(32, 7).toString('base64');
 const signature = Buffer.alloc(64, 9).toString('base64');
 
 function item(i: number): IncomingMeasurement {
-  const canonical = `{"input":"https://site-${i}.example/",${tail}`;
+  const body = Buffer.from(`{"input":"https://site-${i}.example/",${tail}`);
   return {
-    id: createHash('sha256').update(canonical).digest('hex'),
-    canonical,
+    id: createHash('sha256').update(body).digest('hex'),
+    body,
     measurement,
     probeKey,
     signature,

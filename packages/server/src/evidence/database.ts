@@ -1,6 +1,7 @@
 /**
  * The evidence database: embedded DuckDB in DATA_DIR/pharos.duckdb, the source of truth for
- * measurements, log entries and every checkpoint the log has signed. Tiles are derived from it.
+ * measurements (their bodies are in the body files it points into, body-files.ts), log entries and
+ * every checkpoint the log has signed. Tiles are derived from it.
  *
  * Durability: DuckDB fsyncs its write-ahead log on every COMMIT (checked with strace on 1.5.6: one
  * fsync of pharos.duckdb.wal per commit). It deletes the WAL after each database checkpoint and
@@ -17,21 +18,23 @@
 import path from 'node:path';
 import { type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { Serial } from '../serial.js';
+import { BODIES_DIR, type BodyLocation, type BodyMark } from './body-files.js';
 import { fsyncDirectory } from './durable-file.js';
 
 export const DATABASE_FILE = 'pharos.duckdb';
 
 /**
- * WAL size that triggers a database checkpoint. DuckDB's default (16 MB) checkpoints every ~1,600
- * measurements of 10 KB and halves ingest; larger thresholds trade throughput for longer, rarer
- * pauses (measured with 10 KB bodies: 16 MB ≈ 3,000/s, 128 MB ≈ 5,500/s, 512 MB ≈ 8,300/s).
+ * WAL size that triggers a database checkpoint. Chosen when bodies were a column, where DuckDB's
+ * default (16 MB) checkpointed every ~1,600 measurements of 10 KB and halved ingest (measured with
+ * 10 KB bodies: 16 MB ≈ 3,000/s, 128 MB ≈ 5,500/s, 512 MB ≈ 8,300/s). Rows are now a few hundred
+ * bytes, so 256 MB is several hundred thousand measurements between checkpoints.
  */
 export const DEFAULT_CHECKPOINT_THRESHOLD = '256MB';
 
 /**
- * Rows per row group. DuckDB's default (122,880) makes a row group of 10 KB measurements over a
- * gigabyte, and database checkpoints then grow the file in large steps and stall for seconds
- * (measured up to 13 s on this machine); at 8,192 rows the file grows evenly with the data.
+ * Rows per row group. Chosen when bodies were a column: DuckDB's default (122,880) made a row group
+ * of 10 KB measurements over a gigabyte, and database checkpoints stalled for seconds. With bodies
+ * in files (body-files.ts) both sizes append equally fast.
  */
 export const ROW_GROUP_SIZE = 8192;
 
@@ -62,7 +65,9 @@ CREATE TABLE IF NOT EXISTS measurements (
   derived_cc VARCHAR,
   derived_asn BIGINT,
   location_mismatch BOOLEAN NOT NULL,
-  body VARCHAR NOT NULL
+  body_segment INTEGER NOT NULL,
+  body_offset BIGINT NOT NULL,
+  body_length INTEGER NOT NULL
 );
 CREATE TABLE IF NOT EXISTS log_entries (
   idx BIGINT NOT NULL,
@@ -100,7 +105,8 @@ export interface MeasurementRow {
   derivedCC: string | null;
   derivedASN: number | null;
   locationMismatch: boolean;
-  body: string;
+  /** Where the stored canonical JSON is (body-files.ts). */
+  body: BodyLocation;
 }
 
 /** A record logged beside the measurements (an incident's state change…); body is its JCS. */
@@ -180,7 +186,7 @@ export class EvidenceDatabase {
       await attach.run(
         options.readOnly
           ? `ATTACH '${quoted}' AS ${CATALOG} (READ_ONLY)`
-          : `ATTACH '${quoted}' AS ${CATALOG} (ROW_GROUP_SIZE ${process.env.PHAROS_ROW_GROUP_SIZE ?? ROW_GROUP_SIZE})`,
+          : `ATTACH '${quoted}' AS ${CATALOG} (ROW_GROUP_SIZE ${ROW_GROUP_SIZE})`,
       );
     } catch (err) {
       attach.closeSync();
@@ -189,6 +195,13 @@ export class EvidenceDatabase {
     }
     attach.closeSync();
     const writer = await connectTo(instance);
+    try {
+      await refuseOldLayout(writer, file);
+    } catch (err) {
+      writer.closeSync();
+      instance.closeSync();
+      throw err;
+    }
     if (!options.readOnly) {
       await writer.run(SCHEMA);
       await fsyncDirectory(dataDir);
@@ -248,7 +261,9 @@ export class EvidenceDatabase {
           if (r.derivedASN === null) m.appendNull();
           else m.appendBigInt(BigInt(r.derivedASN));
           m.appendBoolean(r.locationMismatch);
-          m.appendVarchar(r.body);
+          m.appendInteger(r.body.segment);
+          m.appendBigInt(BigInt(r.body.offset));
+          m.appendInteger(r.body.length);
           m.endRow();
         }
         m.closeSync();
@@ -387,9 +402,22 @@ export class EvidenceDatabase {
       derivedCC: (r.derived_cc as string | null) ?? null,
       derivedASN: r.derived_asn === null || r.derived_asn === undefined ? null : num(r.derived_asn),
       locationMismatch: r.location_mismatch as boolean,
-      body: r.body as string,
+      body: bodyLocation(r),
       entry: bytes(entries[0]!.entry),
     };
+  }
+
+  /**
+   * Where the bodies the database refers to end: after the last measurement's body and its newline
+   * (bodies are appended in log order); null when no measurement is stored.
+   */
+  async bodiesEnd(): Promise<BodyMark | null> {
+    const rows = await this.query(
+      'SELECT body_segment, body_offset, body_length FROM measurements ORDER BY log_index DESC LIMIT 1',
+    );
+    if (rows.length === 0) return null;
+    const at = bodyLocation(rows[0]!);
+    return { segment: at.segment, end: at.offset + at.length + 1 };
   }
 
   /** The record stored at a log index with its entry, or null when that index holds none. */
@@ -426,6 +454,22 @@ export class EvidenceDatabase {
   }
 }
 
+/**
+ * Databases written before measurement bodies moved to body files (body-files.ts) have a `body`
+ * column; this version cannot read them, and says so rather than failing on a missing column.
+ */
+async function refuseOldLayout(c: DuckDBConnection, file: string): Promise<void> {
+  const reader = await c.runAndReadAll(
+    `SELECT count(*) AS n FROM information_schema.columns
+      WHERE table_catalog = '${CATALOG}' AND table_name = 'measurements' AND column_name = 'body'`,
+  );
+  if (num(reader.getRowObjectsJS()[0]!.n) > 0) {
+    throw new Error(
+      `${file} keeps measurement bodies inside the database, as Pharos did before bodies moved to ${BODIES_DIR}/; this version cannot open it`,
+    );
+  }
+}
+
 function appendText(
   appender: { appendVarchar(v: string): void; appendNull(): void },
   value: string | null,
@@ -442,6 +486,11 @@ async function insertCheckpoint(c: DuckDBConnection, cp: CheckpointRow): Promise
   a.appendTimestamp(micros(cp.created));
   a.endRow();
   a.closeSync();
+}
+
+/** The body location columns of a measurements row. */
+export function bodyLocation(r: Record<string, unknown>): BodyLocation {
+  return { segment: num(r.body_segment), offset: num(r.body_offset), length: num(r.body_length) };
 }
 
 function checkpointRow(r: Record<string, unknown>): CheckpointRow {

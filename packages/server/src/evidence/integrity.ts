@@ -1,7 +1,7 @@
 /**
  * The integrity check: recompute everything the log vouches for from what is stored, and say in
- * plain words where anything disagrees. It reads the database (one consistent snapshot) and the
- * files, and changes nothing, so it can run offline on a copy (`pharos check`) or beside a live
+ * plain words where anything disagrees. It reads the database (one consistent snapshot), the
+ * body files and the tiles, and changes nothing, so it can run offline on a copy (`pharos check`) or beside a live
  * server (`verifyIntegrity()`).
  *
  * What it checks: the entries are numbered 0..n-1 with the right leaf hashes and format; every
@@ -25,7 +25,8 @@ import {
   tileWidth,
   toHex,
 } from '@pharos/core';
-import { type EvidenceDatabase, sqlInt, toBytes, toNumber } from './database.js';
+import type { BodyReader } from './body-files.js';
+import { bodyLocation, type EvidenceDatabase, sqlInt, toBytes, toNumber } from './database.js';
 import {
   EntryFormatError,
   isRecordKind,
@@ -44,6 +45,8 @@ export interface IntegritySource {
   /** Read connection, inside a transaction so every query sees the same snapshot. */
   connection: DuckDBConnection;
   files: TileFiles;
+  /** The measurement bodies the database points into. */
+  bodies: BodyReader;
   verifier: NoteVerifier;
   /** Check entries, measurements and checkpoints up to this size (the whole log when omitted). */
   treeSize?: number;
@@ -211,11 +214,12 @@ export async function checkIntegrity(
     );
     const measurements = new Map<number, Record<string, unknown>>();
     for (const m of await read(
-      `SELECT id, log_index, probe_key, signature, scrubbed, epoch_ms(received_at) AS received_ms, body
+      `SELECT id, log_index, probe_key, signature, scrubbed, epoch_ms(received_at) AS received_ms,
+              body_segment, body_offset, body_length
          FROM measurements WHERE log_index >= ${sqlInt(from)} AND log_index < ${sqlInt(to)}`,
     )) {
       const at = toNumber(m.log_index);
-      if (!measurements.has(at)) measurements.set(at, m);
+      if (!measurements.has(at)) measurements.set(at, { ...m, body: await src.bodies.read(bodyLocation(m)) });
     }
     const records = new Map<number, Record<string, unknown>>();
     if (hasRecords) {
@@ -384,15 +388,17 @@ function checkMeasurement(
 ): boolean {
   const id = m.id as string;
   const where = `measurement ${short(id)} (log index ${idx})`;
-  const body = m.body as string;
-  const bodyHash = sha256Hex(body);
+  const body = m.body as Buffer | string;
   const scrubbed = m.scrubbed as boolean;
   let bodyOk = true;
-  if (bodyHash !== entry.sha256) {
+  if (typeof body === 'string') {
+    bodyOk = false;
+    found.add(where, body);
+  } else if (sha256Hex(body) !== entry.sha256) {
     bodyOk = false;
     found.add(
       where,
-      `its stored body hashes to ${bodyHash}, but its log entry records ${entry.sha256}: the body was changed after it was logged`,
+      `its stored body hashes to ${sha256Hex(body)}, but its log entry records ${entry.sha256}: the body was changed after it was logged`,
     );
   }
   if (!scrubbed && id !== entry.sha256)
@@ -408,7 +414,7 @@ function checkMeasurement(
     );
   }
   if (!checkSignatures || scrubbed || !bodyOk) return false;
-  if (!signatures.verify(m.probe_key as string, m.signature as string, Buffer.from(body, 'utf8'))) {
+  if (!signatures.verify(m.probe_key as string, m.signature as string, body as Buffer)) {
     found.add(where, 'its signature does not verify with its probe key');
   }
   return true;

@@ -39,16 +39,14 @@ function text(value: unknown): string | null {
   return typeof value === 'string' ? value : null;
 }
 
-/** The row stored for a new measurement at `logIndex`. */
+/** The row stored for a new measurement, but for its log index and where its body is. */
 export function measurementRow(
   item: IncomingMeasurement,
-  logIndex: number,
   lateAfterMs: number,
-): MeasurementRow {
+): Omit<MeasurementRow, 'logIndex' | 'body'> {
   const { late, delaySeconds, startTime } = lateness(item.measurement, item.receivedAt, lateAfterMs);
   return {
     id: item.id,
-    logIndex,
     probeKey: item.probeKey,
     signature: item.signature,
     scrubbed: item.scrubbed,
@@ -63,6 +61,5 @@ export function measurementRow(
     derivedCC: item.network.derivedCC,
     derivedASN: item.network.derivedASN,
     locationMismatch: item.network.mismatch,
-    body: item.canonical,
   };
 }

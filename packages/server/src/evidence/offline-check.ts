@@ -6,6 +6,7 @@
 import { access, readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseVerifierKey } from '@pharos/core';
+import { BodyReader } from './body-files.js';
 import { DATABASE_FILE, EvidenceDatabase } from './database.js';
 import { checkIntegrity } from './integrity.js';
 import { keyPaths } from './log-key.js';
@@ -55,9 +56,11 @@ export async function checkDataDirectory(
     throw new DataDirectoryError(`cannot open ${dbFile}: ${message}`);
   }
   const connection = await db.connect();
+  const bodies = new BodyReader(dataDir);
   try {
-    return await checkIntegrity({ db, connection, files: new TileFiles(dataDir), verifier }, options);
+    return await checkIntegrity({ db, connection, files: new TileFiles(dataDir), bodies, verifier }, options);
   } finally {
+    await bodies.close();
     connection.closeSync();
     db.close();
   }

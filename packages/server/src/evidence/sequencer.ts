@@ -2,10 +2,12 @@
  * The sequencer: the one writer of the log. Appends wait in a queue; each turn takes whatever
  * arrived while the previous commit ran (group commit, up to MAX_GROUP_ROWS rows), drops the
  * measurements already stored, numbers the new ones, extends a copy of the tree, signs the
- * checkpoint of the new size, and commits rows, entries and checkpoint in one transaction.
+ * checkpoint of the new size, writes the new bodies to the body files (durably), and commits rows,
+ * entries and checkpoint in one transaction.
  * Only after that commit does any caller hear back, and only then does the in-memory tree move.
  */
 import { CompactTree, canonicalJSON, signCheckpoint } from '@pharos/core';
+import type { BodyFiles, BodyMark } from './body-files.js';
 import type { CheckpointRow, EntryRow, EvidenceDatabase, MeasurementRow, RecordRow } from './database.js';
 import { formatMeasurementEntry, formatRecordEntry, isRecordKind, type RecordKind } from './entry.js';
 import { leafHashOf, sha256Hex } from './hashing.js';
@@ -30,7 +32,9 @@ export class EvidenceInputError extends Error {
 
 /** A measurement checked and hashed at append time, so a bad batch fails alone. */
 interface Prepared {
-  row: Omit<MeasurementRow, 'logIndex'>;
+  row: Omit<MeasurementRow, 'logIndex' | 'body'>;
+  /** The stored canonical JSON's bytes. */
+  body: Uint8Array;
   entry: Uint8Array;
   leaf: Uint8Array;
 }
@@ -103,7 +107,7 @@ function prepare(item: IncomingMeasurement, position: number, lateAfterMs: numbe
   if (typeof item.id !== 'string' || !HEX_ID.test(item.id)) {
     throw new EvidenceInputError(`${where}: id is not 64 lower-case hex digits`);
   }
-  if (typeof item.canonical !== 'string') throw new EvidenceInputError(`${where}: canonical is not a string`);
+  if (!(item.body instanceof Uint8Array)) throw new EvidenceInputError(`${where}: body is not bytes`);
   if (!BASE64_KEY.test(item.probeKey))
     throw new EvidenceInputError(`${where}: probeKey is not base64 of 32 bytes`);
   if (!BASE64_SIGNATURE.test(item.signature)) {
@@ -112,12 +116,10 @@ function prepare(item: IncomingMeasurement, position: number, lateAfterMs: numbe
   if (!(item.receivedAt instanceof Date) || Number.isNaN(item.receivedAt.getTime())) {
     throw new EvidenceInputError(`${where}: receivedAt is not a valid Date`);
   }
-  const sha256 = sha256Hex(item.canonical);
-  if (!item.scrubbed && sha256 !== item.id) {
-    throw new EvidenceInputError(
-      `${where}: id ${item.id} is not the SHA-256 of its canonical JSON (${sha256})`,
-    );
-  }
+  const body = item.body;
+  // The id is the hash of these bytes unless they were scrubbed: the collector computed it from
+  // them (pharos check confirms every stored body against its entry).
+  const sha256 = item.scrubbed ? sha256Hex(body) : item.id;
   const entryText = formatMeasurementEntry({
     sha256,
     probeKey: item.probeKey,
@@ -125,12 +127,12 @@ function prepare(item: IncomingMeasurement, position: number, lateAfterMs: numbe
     scrubbed: item.scrubbed,
   });
   const entry = new Uint8Array(Buffer.from(entryText, 'utf8'));
-  const { logIndex: _unused, ...row } = measurementRow(item, 0, lateAfterMs);
-  return { row, entry, leaf: leafHashOf(entry) };
+  return { row: measurementRow(item, lateAfterMs), body, entry, leaf: leafHashOf(entry) };
 }
 
 export interface SequencerState {
   db: EvidenceDatabase;
+  bodies: BodyFiles;
   key: LogKey;
   tree: CompactTree;
   edge: TileEdge;
@@ -144,6 +146,8 @@ export class Sequencer {
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
+  /** Where the body files stood before the commit under way wrote to them. */
+  private uncommittedBodies: BodyMark | null = null;
 
   constructor(
     private readonly state: SequencerState,
@@ -170,7 +174,7 @@ export class Sequencer {
       return Promise.reject(err);
     }
     if (items.length === 0) return Promise.resolve([]);
-    const bytes = items.reduce((n, p) => n + p.row.body.length, 0);
+    const bytes = items.reduce((n, p) => n + p.body.byteLength, 0);
     return new Promise((resolve, reject) => {
       this.queue.push({ items, bytes, resolve, reject });
       this.kick();
@@ -260,9 +264,15 @@ export class Sequencer {
     this.logger.error({ err }, 'evidence commit failed');
     try {
       const { count } = await this.state.db.entryStats();
-      if (count === this.state.tree.size) return;
+      if (count === this.state.tree.size) {
+        // Not committed: cut off the bodies written for it, so that no unreferenced bytes stay.
+        const mark = this.uncommittedBodies;
+        this.uncommittedBodies = null;
+        if (mark) await this.state.bodies.rollback(mark);
+        return;
+      }
     } catch {
-      // The database cannot even be read: stop.
+      // The database cannot even be read, or the body file cannot be cut back: stop.
     }
     this.failure = err;
   }
@@ -308,7 +318,14 @@ export class Sequencer {
     const note = signCheckpoint({ origin: this.state.key.origin, size, rootHash: root }, [
       this.state.key.noteSigner,
     ]);
-    const rows: MeasurementRow[] = fresh.map((f, i) => ({ ...f.prepared.row, logIndex: base + i }));
+    // Bodies first, durably: the rows committed next point at them.
+    this.uncommittedBodies = this.state.bodies.mark;
+    const locations = await this.state.bodies.append(fresh.map((f) => f.prepared.body));
+    const rows: MeasurementRow[] = fresh.map((f, i) => ({
+      ...f.prepared.row,
+      logIndex: base + i,
+      body: locations[i]!,
+    }));
     const entries: EntryRow[] = fresh.map((f, i) => ({
       idx: base + i,
       entry: f.prepared.entry,
@@ -320,6 +337,7 @@ export class Sequencer {
     });
     const checkpoint: CheckpointRow = { size, root, note, created: new Date() };
     await db.commitBatch(rows, entries, checkpoint, recordRows);
+    this.uncommittedBodies = null;
 
     // Committed: only now does the tree move and do the ids become known.
     this.state.tree = tree;

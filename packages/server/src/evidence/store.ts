@@ -1,6 +1,6 @@
 /**
  * openEvidenceStore: the evidence store of one data directory. Composes the database (source of
- * truth), the sequencer (the one writer), the publisher (tiles and checkpoint on disk, then
+ * truth) and the body files it points into, the sequencer (the one writer), the publisher (tiles and checkpoint on disk, then
  * served) and the read side (measurements, tiles, proofs, integrity). See docs/evidence-log.md.
  */
 import { mkdir, realpath } from 'node:fs/promises';
@@ -14,6 +14,7 @@ import {
   TILE_WIDTH,
   tileWidth,
 } from '@pharos/core';
+import { BodyFiles } from './body-files.js';
 import { EvidenceDatabase } from './database.js';
 import { IdIndex } from './id-index.js';
 import { checkIntegrity } from './integrity.js';
@@ -72,6 +73,7 @@ export async function openEvidenceStore(options: EvidenceStoreOptions): Promise<
     throw new Error(`the evidence store in ${dataDir} is already open in this process`);
   openDirs.add(dataDir);
   let db: EvidenceDatabase;
+  let bodies: BodyFiles | undefined;
   try {
     db = await EvidenceDatabase.open(dataDir, { checkpointThreshold: options.checkpointThreshold });
   } catch (err) {
@@ -85,6 +87,7 @@ export async function openEvidenceStore(options: EvidenceStoreOptions): Promise<
     throw err;
   }
   try {
+    bodies = await BodyFiles.open(dataDir, await db.bodiesEnd());
     const key = await loadOrCreateLogKey(dataDir, options.origin, (message) => logger.warn({}, message));
     const files = new TileFiles(dataDir);
     const recovered = await recoverLog(db, files, key, logger);
@@ -94,6 +97,7 @@ export async function openEvidenceStore(options: EvidenceStoreOptions): Promise<
     }
     const state = {
       db,
+      bodies,
       key,
       tree: recovered.tree,
       edge: recovered.edge,
@@ -116,8 +120,20 @@ export async function openEvidenceStore(options: EvidenceStoreOptions): Promise<
     await publisher.publishNow();
     await sweepPartials(files, recovered.tilesFrom, state.tree.size);
     logger.info({ origin: key.origin, size: state.tree.size, dataDir }, 'evidence log open');
-    return new Store(dataDir, db, key.origin, key.vkey, key.verifier, files, ids, sequencer, publisher);
+    return new Store(
+      dataDir,
+      db,
+      bodies,
+      key.origin,
+      key.vkey,
+      key.verifier,
+      files,
+      ids,
+      sequencer,
+      publisher,
+    );
   } catch (err) {
+    await bodies?.close();
     db.close();
     openDirs.delete(dataDir);
     throw err;
@@ -130,6 +146,7 @@ class Store implements EvidenceStore {
   constructor(
     readonly dataDir: string,
     private readonly db: EvidenceDatabase,
+    private readonly bodies: BodyFiles,
     readonly origin: string,
     readonly vkey: string,
     private readonly verifier: NoteVerifier,
@@ -202,9 +219,11 @@ class Store implements EvidenceStore {
     if (!ID_PATTERN.test(id)) throw new EvidenceRangeError('a measurement id is 64 lower-case hex digits');
     const m = await this.db.measurementWithId(id, this.ids.candidates(id));
     if (!m) return null;
+    const body = await this.bodies.read(m.body);
+    if (typeof body === 'string') throw new Error(`measurement ${id} (log index ${m.logIndex}): ${body}`);
     return {
       id: m.id,
-      measurement: JSON.parse(m.body) as Record<string, unknown>,
+      measurement: JSON.parse(body.toString('utf8')) as Record<string, unknown>,
       probe_key: m.probeKey,
       signature: m.signature,
       log_index: m.logIndex,
@@ -307,6 +326,7 @@ class Store implements EvidenceStore {
           db: this.db,
           connection,
           files: this.files,
+          bodies: this.bodies,
           verifier: this.verifier,
           treeSize: size,
           tileTreeSize: size,
@@ -327,6 +347,7 @@ class Store implements EvidenceStore {
         await this.sequencer.close();
         await this.publisher.close();
       } finally {
+        await this.bodies.close();
         this.db.close();
         openDirs.delete(this.dataDir);
       }

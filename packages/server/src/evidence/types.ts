@@ -5,12 +5,20 @@
 
 /** One accepted measurement, validated and scrubbed by the collector, ready to be stored and logged. */
 export interface IncomingMeasurement {
-  /** Lower-case hex SHA-256 of the canonical JSON the probe signed (= of `canonical` unless scrubbed). */
+  /** Lower-case hex SHA-256 of the canonical JSON the probe signed (= of `body` unless scrubbed). */
   id: string;
-  /** RFC 8785 canonical JSON of the measurement as stored (after scrubbing). */
-  canonical: string;
+  /**
+   * The UTF-8 bytes of the measurement's RFC 8785 canonical JSON as stored (after scrubbing); from
+   * the collector's fast path, a slice of the request body.
+   */
+  body: Uint8Array;
   /** The same measurement, parsed. */
   measurement: Record<string, unknown>;
+  /**
+   * Its test_keys members that are not objects or arrays, when the collector read them without
+   * parsing test_keys (whose getter then parses it on first use): enough for its outcome.
+   */
+  testKeyScalars?: Record<string, unknown>;
   /** Base64 of the probe's 32-byte Ed25519 public key. */
   probeKey: string;
   /** Base64 of the 64-byte signature over the canonical JSON the probe sent. */

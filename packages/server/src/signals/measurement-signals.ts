@@ -51,6 +51,11 @@ export interface MeasurementItem {
   id: string;
   log_index: number;
   measurement: Record<string, unknown>;
+  /**
+   * The members of its test_keys that are not objects or arrays, when the collector has them
+   * (IncomingMeasurement.testKeyScalars): the outcome needs no more, and test_keys stays unparsed.
+   */
+  testKeyScalars?: Record<string, unknown>;
   /** From the submitter's address, null when unknown. */
   derivedCC: string | null;
   derivedASN: number | null;
@@ -87,8 +92,11 @@ function record(value: unknown): Record<string, unknown> {
  * `x_verdict`. Anything else, or a measurement that could not tell: unknown.
  */
 export function measurementOutcome(measurement: Record<string, unknown>): MeasurementOutcome {
-  const testName = String(measurement.test_name ?? '');
-  const keys = record(measurement.test_keys);
+  return outcomeOf(String(measurement.test_name ?? ''), record(measurement.test_keys));
+}
+
+/** The outcome from the test name and test_keys (or at least their members that are not objects or arrays). */
+function outcomeOf(testName: string, keys: Record<string, unknown>): MeasurementOutcome {
   if (keys.x_mechanism === 'network.down') return 'down';
   if ('x_verdict' in keys) {
     const verdict = keys.x_verdict;
@@ -164,7 +172,7 @@ export function outcomeRow(item: MeasurementItem): OutcomeRow | null {
   const categoryValue = annotations.x_category_code ?? annotations.category_code;
   const categoryText = typeof categoryValue === 'string' ? categoryValue.trim().toUpperCase() : '';
   const testName = typeof m.test_name === 'string' ? m.test_name : '';
-  const keys = record(m.test_keys);
+  const keys = item.testKeyScalars ?? record(m.test_keys);
   const platform =
     (PLATFORM_TESTS.has(testName) || typeof keys.x_platform === 'string') && PLATFORM.test(testName)
       ? testName
@@ -179,7 +187,7 @@ export function outcomeRow(item: MeasurementItem): OutcomeRow | null {
     test_name: testName,
     platform,
     category: CATEGORY.test(categoryText) ? categoryText : null,
-    outcome: measurementOutcome(m),
+    outcome: outcomeOf(testName, keys),
   };
 }
 
@@ -192,8 +200,15 @@ export async function recordMeasurements(
   db: SignalsDatabase,
   items: readonly MeasurementItem[],
 ): Promise<void> {
+  await recordOutcomeRows(
+    db,
+    items.map(outcomeRow).filter((r): r is OutcomeRow => r !== null),
+  );
+}
+
+/** Stores outcome rows (outcomeRow's), through DuckDB's appender. */
+export async function recordOutcomeRows(db: SignalsDatabase, rows: readonly OutcomeRow[]): Promise<void> {
   await ensureMeasurementOutcomesTable(db);
-  const rows = items.map(outcomeRow).filter((r): r is OutcomeRow => r !== null);
   await db.append(
     MEASUREMENT_OUTCOMES_TABLE,
     rows.map((r) => [
