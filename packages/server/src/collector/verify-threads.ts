@@ -84,7 +84,7 @@ parentPort.on('message', (request) => {
 });
 `;
 
-/** Items per message below which a batch is not split between threads. */
+/** Items per message below which a batch is not split between idle threads. */
 const MIN_SPLIT = 8;
 
 class VerifyWorker {
@@ -150,7 +150,10 @@ export class VerifyThreads {
     while (this.workers.length < this.count) {
       this.workers.push(new VerifyWorker((gone) => this.workers.splice(this.workers.indexOf(gone) >>> 0, 1)));
     }
-    const parts = Math.max(1, Math.min(this.count, Math.floor(items.length / MIN_SPLIT)));
+    // A batch is split only between idle threads (so that one request alone is answered sooner);
+    // under load each message costs the main thread, and whole batches keep every thread busy.
+    const idle = this.workers.reduce((n, w) => n + (w.load === 0 ? 1 : 0), 0);
+    const parts = Math.max(1, Math.min(idle, Math.floor(items.length / MIN_SPLIT)));
     const per = Math.ceil(items.length / parts);
     const replies: Promise<Reply>[] = [];
     for (let from = 0; from < items.length; from += per) {

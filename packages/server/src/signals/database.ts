@@ -82,19 +82,29 @@ export class SignalsDatabase {
     });
   }
 
-  /** Appends many rows to a table fast (DuckDB's appender); rows in the table's column order. */
+  /**
+   * Appends many rows to a table fast (DuckDB's appender); rows in the table's column order. In a
+   * transaction of its own: an appender outside one commits when it flushes, synchronously, so the
+   * main thread would wait for the WAL's fsync; COMMIT runs on libuv's pool instead.
+   */
   append(table: string, rows: readonly DuckDBValue[][]): Promise<void> {
     return this.writes.run(async () => {
       if (rows.length === 0) return;
-      const appender = await this.writer.createAppender(table);
+      await this.writer.run('BEGIN TRANSACTION');
       try {
-        for (const row of rows) {
-          for (const value of row) appendValue(appender, value);
-          appender.endRow();
+        const appender = await this.writer.createAppender(table);
+        try {
+          for (const row of rows) {
+            for (const value of row) appendValue(appender, value);
+            appender.endRow();
+          }
+        } finally {
+          appender.closeSync();
         }
-        appender.flushSync();
-      } finally {
-        appender.closeSync();
+        await this.writer.run('COMMIT');
+      } catch (err) {
+        await this.writer.run('ROLLBACK').catch(() => {});
+        throw err;
       }
     });
   }
