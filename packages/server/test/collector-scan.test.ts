@@ -224,4 +224,23 @@ describe('the collector on either path', () => {
       await c.app.close();
     }
   });
+
+  it('refuses a malleated signature (S + L, which some verifiers accept), with threads or without', async () => {
+    const L = 2n ** 252n + 27742317777372353535851937790883648493n;
+    for (const verifyThreads of [1, 0]) {
+      c = await collector({ verifyThreads });
+      const [item] = signed(1);
+      const sig = Buffer.from(item!.item.signature, 'base64');
+      let s = 0n;
+      for (let i = 63; i >= 32; i--) s = (s << 8n) | BigInt(sig[i]!);
+      s += L;
+      for (let i = 32; i < 64; i++, s >>= 8n) sig[i] = Number(s & 0xffn);
+      const malleated = { ...item!, item: { ...item!.item, signature: sig.toString('base64') } };
+      const res = await post(c.app, body([malleated]));
+      expect(res.statusCode, res.body).toBe(400);
+      expect(res.json().error).toMatch(/^measurements\[0\]: signature does not verify/);
+      expect((await post(c.app, body([item!]))).statusCode).toBe(200);
+      await c.app.close();
+    }
+  });
 });

@@ -193,13 +193,13 @@ function report(r: Run): string {
       ? []
       : [`log tree size          ${r.treeSize} (accepted in all: ${totalAccepted})`]),
     `machine load           ${r.loadBefore.toFixed(2)} (1-minute load average before the run; ${availableParallelism()} cores)`,
-    `Ed25519 ceiling        ${Math.round(ceiling.oneCore)} verifications/s on one core, ${Math.round(ceiling.allCores)}/s on all cores`,
+    `Ed25519 ceiling        ${Math.round(ceiling.oneCore)} verifications/s on one core, ${Math.round(ceiling.allCores)}/s on the server's ${availableParallelism()} signature threads (libsodium; node:crypto: ${Math.round(ceiling.nodeCryptoOneCore)}/s on one core)`,
   ];
   const intro =
     'Signed Web Connectivity measurements (realistic test keys: DNS queries with raw answers, TCP connects,\n' +
     'TLS handshakes with certificates, HTTP requests with bodies; 5–20 KB) posted by concurrent probes over\n' +
     'keep-alive HTTP on loopback to a server in its own process; each acknowledged only once verified,\n' +
-    'stored and appended to the log. Server CPU and memory from /proc; the ceiling is node:crypto Ed25519\n' +
+    'stored and appended to the log. Server CPU and memory from /proc; the ceiling is the Ed25519\n' +
     'verification of the same messages and nothing else, measured in the same run.';
   const serverUs = (r.cpu / accepted) * 1e6;
   const stepsUs = stages.filter((st) => !st.step.includes('instead')).reduce((n, st) => n + st.us, 0);

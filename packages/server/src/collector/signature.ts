@@ -1,6 +1,7 @@
 /**
- * Ed25519 verification of probe signatures with node:crypto (OpenSSL, several times faster than
- * JS), run on libuv's thread pool so the event loop keeps parsing while the other core verifies.
+ * Probe keys, and Ed25519 verification with node:crypto (OpenSSL, several times faster than JS) on
+ * libuv's thread pool: the collector's path when it runs without signature threads (those use
+ * libsodium, see sodium.ts, which accepts a subset of what OpenSSL accepts).
  *
  * The offline verifier (`pharos verify`) uses core's noble-based ed25519Verify, RFC 8032 strict.
  * What OpenSSL accepts here is a subset of that, provided the key itself is one noble accepts:

@@ -141,7 +141,6 @@ async function verifyAll(
     return ctx.verifier.verify(
       items.map((c) => ({
         bytes: c.bytes,
-        probeKey: c.probeKey,
         rawKey: c.key.raw,
         signature: c.signatureBytes,
       })),

@@ -1,24 +1,24 @@
 /**
  * Signature checks and measurement ids off the main thread: worker threads that verify each
- * measurement's Ed25519 signature (node:crypto, OpenSSL) and hash its canonical bytes (SHA-256,
- * the id), a batch per message.
+ * measurement's Ed25519 signature (libsodium, see sodium.ts) and hash its canonical bytes
+ * (SHA-256, the id), a batch per message.
  *
  * Why threads of our own rather than node:crypto's asynchronous verify: that one queues every
  * verification on libuv's thread pool, the pool the evidence store's fsyncs also wait in, so a few
  * hundred queued verifications delay each commit's fsync (and every acknowledgement behind it); and
  * each call costs the main thread more than a message per batch does. Here the main thread copies
- * the batch's bytes once and posts them; the workers keep their own KeyObjects per probe key.
+ * the batch's bytes once and posts them.
  *
  * The workers run a small script given as source (`eval`), so they work the same from the compiled
  * server and from the TypeScript sources under test. The keys they see were checked by the main
  * thread first (signature.ts: weak and invalid keys never get here).
  */
 import { Worker } from 'node:worker_threads';
+import { SODIUM_MODULE } from './sodium.js';
 
-/** One measurement to check: its canonical bytes, the probe key (base64 and raw) and signature. */
+/** One measurement to check: its canonical bytes, the raw probe key and the signature. */
 export interface VerifyItem {
   bytes: Uint8Array;
-  probeKey: string;
   rawKey: Uint8Array;
   signature: Uint8Array;
 }
@@ -32,10 +32,10 @@ export interface VerifyResult {
 
 interface Request {
   id: number;
+  count: number;
   data: Uint8Array;
   /** Item i is data[offsets[i], offsets[i + 1]). */
   offsets: Uint32Array;
-  keys: string[];
   rawKeys: Uint8Array;
   signatures: Uint8Array;
 }
@@ -48,33 +48,24 @@ interface Reply {
 
 const WORKER_SOURCE = `
 'use strict';
-const { parentPort } = require('node:worker_threads');
-const { createHash, createPublicKey, verify } = require('node:crypto');
-const SPKI_PREFIX = Buffer.from('302a300506032b6570032100', 'hex');
-const CAPACITY = 50000;
-const keys = new Map();
-function keyFor(base64, raw) {
-  let key = keys.get(base64);
-  if (key === undefined) {
-    key = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, raw]), format: 'der', type: 'spki' });
-    if (keys.size >= CAPACITY) keys.delete(keys.keys().next().value);
-    keys.set(base64, key);
-  }
-  return key;
-}
+const { parentPort, workerData } = require('node:worker_threads');
+const { createHash } = require('node:crypto');
+const sodium = require(workerData.sodium);
 parentPort.on('message', (request) => {
-  const { id, data, offsets, rawKeys, signatures } = request;
-  const n = request.keys.length;
-  const ok = new Uint8Array(n);
-  const ids = new Array(n);
+  const { id, data, offsets, rawKeys, signatures, count } = request;
+  const ok = new Uint8Array(count);
+  const ids = new Array(count);
   const bytes = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
-  for (let i = 0; i < n; i++) {
+  for (let i = 0; i < count; i++) {
     const message = bytes.subarray(offsets[i], offsets[i + 1]);
     ids[i] = createHash('sha256').update(message).digest('hex');
     let good = false;
     try {
-      const key = keyFor(request.keys[i], rawKeys.subarray(i * 32, i * 32 + 32));
-      good = verify(null, message, key, signatures.subarray(i * 64, i * 64 + 64));
+      good = sodium.crypto_sign_verify_detached(
+        signatures.subarray(i * 64, i * 64 + 64),
+        message,
+        rawKeys.subarray(i * 32, i * 32 + 32),
+      );
     } catch {
       good = false;
     }
@@ -98,7 +89,11 @@ class VerifyWorker {
   private nextId = 0;
 
   constructor(onGone: (w: VerifyWorker) => void) {
-    this.worker = new Worker(WORKER_SOURCE, { eval: true, name: 'pharos-verify' });
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      name: 'pharos-verify',
+      workerData: { sodium: SODIUM_MODULE },
+    });
     // Idle workers do not keep the process alive; closing the collector terminates them.
     this.worker.unref();
     this.worker.on('message', (reply: Reply) => {
@@ -194,5 +189,5 @@ function pack(items: readonly VerifyItem[]): Omit<Request, 'id'> {
     signatures.set(item.signature, i * 64);
   }
   offsets[items.length] = at;
-  return { data, offsets, keys: items.map((i) => i.probeKey), rawKeys, signatures };
+  return { count: items.length, data, offsets, rawKeys, signatures };
 }
