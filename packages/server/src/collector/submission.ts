@@ -6,7 +6,8 @@
  * Two ways to the same result. The fast path (canonical-scan.ts) takes a body whose measurements
  * are already canonical, as probes send them: it finds each measurement's bytes in the body, which
  * are what was signed, and parses only the envelope (test_keys, most of a measurement, is parsed
- * when something asks for it). Whenever it declines, or meets any problem, the general path parses
+ * when something asks for it). With signature threads, the scan runs on one of them together with
+ * the signature checks. Whenever it declines, or meets any problem, the general path parses
  * the whole body and checks it step by step, and its error names the first problem.
  */
 
@@ -24,7 +25,7 @@ import { describeIssue, envelopeSchema, submissionItemSchema, submissionSchema }
 import { needlesFor, ScrubError, scrubValue } from './scrub.js';
 import { type KeyCache, type ProbeKey, verifyEd25519 } from './signature.js';
 import type { IncomingMeasurement } from './store.js';
-import type { VerifyThreads } from './verify-threads.js';
+import type { VerifyResult, VerifyThreads } from './verify-threads.js';
 
 export interface SubmissionContext {
   options: CollectorOptions;
@@ -64,9 +65,10 @@ export async function prepareBatch(
   // Started now, it loads (first time) or answers while the signatures are checked.
   const origin = ctx.locate(clientIP);
   origin.catch(() => {});
-  const checked = fastBatch(body, ctx) ?? generalBatch(body, ctx);
+  const fast = await fastBatch(body, ctx);
+  const checked = fast?.items ?? generalBatch(body, ctx);
 
-  const { ok, ids } = await verifyAll(checked, ctx);
+  const { ok, ids } = fast?.verified ?? (await verifyAll(checked, ctx));
   const bad = ok.indexOf(false);
   if (bad >= 0) {
     throw itemError(
@@ -160,10 +162,19 @@ function generalBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] {
   );
 }
 
-/** The batch through the fast path, or null when it declines or finds anything wrong. */
-function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
+/**
+ * The batch through the fast path, or null when it declines or finds anything wrong. With
+ * signature threads, one of them scans the body and checks every signature in the same message,
+ * so the main thread only parses envelopes.
+ */
+async function fastBatch(
+  body: Buffer,
+  ctx: SubmissionContext,
+): Promise<{ items: KeyedItem[]; verified: VerifyResult | null } | null> {
   if (!isUtf8(body)) return null;
-  const scanned = scanCanonicalBatch(body, ctx.options.maxBatchSize);
+  const { items: scanned, verified } = ctx.verifier
+    ? await ctx.verifier.scanAndVerify(body, ctx.options.maxBatchSize)
+    : { items: scanCanonicalBatch(body, ctx.options.maxBatchSize), verified: null };
   if (!scanned) return null;
   const out: KeyedItem[] = [];
   try {
@@ -193,7 +204,7 @@ function fastBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] | null {
     if (err instanceof SubmissionError) return null;
     throw err;
   }
-  return out;
+  return { items: out, verified };
 }
 
 /**

@@ -14,6 +14,9 @@
  * thread first (signature.ts: weak and invalid keys never get here).
  */
 import { Worker } from 'node:worker_threads';
+import { MAX_DEPTH } from './canonical.js';
+import { canonicalScanner, type ScannedItem } from './canonical-scan.js';
+import { SUBMISSION_FORMAT } from './schema.js';
 import { SODIUM_MODULE } from './sodium.js';
 
 /** One measurement to check: its canonical bytes, the raw probe key and the signature. */
@@ -30,20 +33,32 @@ export interface VerifyResult {
   ids: string[];
 }
 
-interface Request {
-  id: number;
-  count: number;
-  data: Uint8Array;
-  /** Item i is data[offsets[i], offsets[i + 1]). */
-  offsets: Uint32Array;
-  rawKeys: Uint8Array;
-  signatures: Uint8Array;
+/** What a thread found in a whole batch body: its items (null: not canonical) and their checks. */
+export interface ScanResult {
+  items: ScannedItem[] | null;
+  /** Per item; a key or signature that is not base64 of the right length does not verify. */
+  verified: VerifyResult | null;
 }
+
+type Request =
+  | {
+      kind: 'items';
+      id: number;
+      count: number;
+      data: Uint8Array;
+      /** Item i is data[offsets[i], offsets[i + 1]). */
+      offsets: Uint32Array;
+      rawKeys: Uint8Array;
+      signatures: Uint8Array;
+    }
+  | { kind: 'body'; id: number; body: Uint8Array; maxItems: number };
 
 interface Reply {
   id: number;
   ok: Uint8Array;
   ids: string[];
+  /** For a body: what the scan found. */
+  items?: ScannedItem[] | null;
 }
 
 const WORKER_SOURCE = `
@@ -51,7 +66,15 @@ const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHash } = require('node:crypto');
 const sodium = require(workerData.sodium);
-parentPort.on('message', (request) => {
+const scanCanonicalBatch = (${canonicalScanner.toString()})(${MAX_DEPTH}, ${JSON.stringify(SUBMISSION_FORMAT)});
+function check(message, signature, key) {
+  try {
+    return signature.length === 64 && key.length === 32 && sodium.crypto_sign_verify_detached(signature, message, key);
+  } catch {
+    return false;
+  }
+}
+function items(request) {
   const { id, data, offsets, rawKeys, signatures, count } = request;
   const ok = new Uint8Array(count);
   const ids = new Array(count);
@@ -59,19 +82,28 @@ parentPort.on('message', (request) => {
   for (let i = 0; i < count; i++) {
     const message = bytes.subarray(offsets[i], offsets[i + 1]);
     ids[i] = createHash('sha256').update(message).digest('hex');
-    let good = false;
-    try {
-      good = sodium.crypto_sign_verify_detached(
-        signatures.subarray(i * 64, i * 64 + 64),
-        message,
-        rawKeys.subarray(i * 32, i * 32 + 32),
-      );
-    } catch {
-      good = false;
-    }
-    ok[i] = good ? 1 : 0;
+    ok[i] = check(message, signatures.subarray(i * 64, i * 64 + 64), rawKeys.subarray(i * 32, i * 32 + 32)) ? 1 : 0;
   }
-  parentPort.postMessage({ id, ok, ids }, [ok.buffer]);
+  return { id, ok, ids };
+}
+function body(request) {
+  const { id, maxItems } = request;
+  const bytes = Buffer.from(request.body.buffer, request.body.byteOffset, request.body.byteLength);
+  const found = scanCanonicalBatch(bytes, maxItems);
+  if (!found) return { id, ok: new Uint8Array(0), ids: [], items: null };
+  const ok = new Uint8Array(found.length);
+  const ids = new Array(found.length);
+  for (let i = 0; i < found.length; i++) {
+    const s = found[i];
+    const message = bytes.subarray(s.start, s.end);
+    ids[i] = createHash('sha256').update(message).digest('hex');
+    ok[i] = check(message, Buffer.from(s.signature, 'base64'), Buffer.from(s.probeKey, 'base64')) ? 1 : 0;
+  }
+  return { id, ok, ids, items: found };
+}
+parentPort.on('message', (request) => {
+  const reply = request.kind === 'body' ? body(request) : items(request);
+  parentPort.postMessage(reply, [reply.ok.buffer]);
 });
 `;
 
@@ -80,7 +112,7 @@ const MIN_SPLIT = 8;
 
 class VerifyWorker {
   readonly worker: Worker;
-  /** Items posted and not yet answered: the least loaded worker gets the next message. */
+  /** Bytes posted and not yet answered: the least loaded worker gets the next message. */
   load = 0;
   private readonly pending = new Map<
     number,
@@ -115,18 +147,21 @@ class VerifyWorker {
     );
   }
 
-  post(request: Omit<Request, 'id'>, size: number): Promise<Reply> {
-    const id = this.nextId++;
+  /** Posts a request, moving (not copying) the buffers it owns; `size` is its load in bytes. */
+  post(request: Request, size: number): Promise<Reply> {
     this.load += size;
+    const buffers =
+      request.kind === 'body'
+        ? [request.body.buffer]
+        : [request.data.buffer, request.offsets.buffer, request.rawKeys.buffer, request.signatures.buffer];
     return new Promise((resolve, reject) => {
-      this.pending.set(id, { size, resolve, reject });
-      this.worker.postMessage({ id, ...request } satisfies Request, [
-        request.data.buffer as ArrayBuffer,
-        request.offsets.buffer as ArrayBuffer,
-        request.rawKeys.buffer as ArrayBuffer,
-        request.signatures.buffer as ArrayBuffer,
-      ]);
+      this.pending.set(request.id, { size, resolve, reject });
+      this.worker.postMessage(request, buffers as ArrayBuffer[]);
     });
+  }
+
+  get nextRequestId(): number {
+    return this.nextId++;
   }
 }
 
@@ -139,22 +174,34 @@ export class VerifyThreads {
     if (!(Number.isInteger(count) && count > 0)) throw new RangeError('verification threads must be >= 1');
   }
 
+  /**
+   * Scans a batch body for canonical measurements (canonical-scan.ts) and, if it is one, verifies
+   * and hashes each: the collector's fast path, in one message, off the main thread. The body is
+   * copied for the thread.
+   */
+  async scanAndVerify(body: Uint8Array, maxItems: number): Promise<ScanResult> {
+    const worker = this.leastLoaded();
+    const reply = await worker.post(
+      { kind: 'body', id: worker.nextRequestId, body: new Uint8Array(body), maxItems },
+      body.byteLength,
+    );
+    if (!reply.items) return { items: null, verified: null };
+    return { items: reply.items, verified: { ok: [...reply.ok].map((v) => v === 1), ids: reply.ids } };
+  }
+
   /** Verifies every item and hashes its bytes; rejects only if a thread fails. */
   async verify(items: readonly VerifyItem[]): Promise<VerifyResult> {
-    if (this.closed) throw new Error('the collector is closed');
-    while (this.workers.length < this.count) {
-      this.workers.push(new VerifyWorker((gone) => this.workers.splice(this.workers.indexOf(gone) >>> 0, 1)));
-    }
     // A batch is split only between idle threads (so that one request alone is answered sooner);
     // under load each message costs the main thread, and whole batches keep every thread busy.
-    const idle = this.workers.reduce((n, w) => n + (w.load === 0 ? 1 : 0), 0);
+    const idle = this.started().filter((w) => w.load === 0).length;
     const parts = Math.max(1, Math.min(idle, Math.floor(items.length / MIN_SPLIT)));
     const per = Math.ceil(items.length / parts);
     const replies: Promise<Reply>[] = [];
     for (let from = 0; from < items.length; from += per) {
       const slice = items.slice(from, from + per);
-      const worker = this.workers.reduce((a, b) => (b.load < a.load ? b : a));
-      replies.push(worker.post(pack(slice), slice.length));
+      const worker = this.leastLoaded();
+      const request = pack(slice, worker.nextRequestId);
+      replies.push(worker.post(request, request.data.byteLength));
     }
     const ok: boolean[] = [];
     const ids: string[] = [];
@@ -165,6 +212,20 @@ export class VerifyThreads {
     return { ok, ids };
   }
 
+  /** The threads, started on first use (and again if one stopped). */
+  private started(): VerifyWorker[] {
+    if (this.closed) throw new Error('the collector is closed');
+    while (this.workers.length < this.count) {
+      this.workers.push(new VerifyWorker((gone) => this.workers.splice(this.workers.indexOf(gone) >>> 0, 1)));
+    }
+    return this.workers;
+  }
+
+  /** The thread with the fewest bytes in flight. */
+  private leastLoaded(): VerifyWorker {
+    return this.started().reduce((a, b) => (b.load < a.load ? b : a));
+  }
+
   async close(): Promise<void> {
     this.closed = true;
     const workers = this.workers.splice(0);
@@ -173,7 +234,7 @@ export class VerifyThreads {
 }
 
 /** The items' bytes, keys and signatures in fresh buffers, moved (not copied) to the thread. */
-function pack(items: readonly VerifyItem[]): Omit<Request, 'id'> {
+function pack(items: readonly VerifyItem[], id: number): Extract<Request, { kind: 'items' }> {
   let total = 0;
   for (const item of items) total += item.bytes.length;
   const data = new Uint8Array(total);
@@ -189,5 +250,5 @@ function pack(items: readonly VerifyItem[]): Omit<Request, 'id'> {
     signatures.set(item.signature, i * 64);
   }
   offsets[items.length] = at;
-  return { count: items.length, data, offsets, rawKeys, signatures };
+  return { kind: 'items', id, count: items.length, data, offsets, rawKeys, signatures };
 }
