@@ -71,6 +71,37 @@ describe('the body files', () => {
     expect((await store.verifyIntegrity()).ok).toBe(true);
   });
 
+  it('keep nothing of a group whose commit failed, nor of the group staged on top of it', async () => {
+    store = await openEvidenceStore({ dataDir });
+    await store.append(ms.slice(0, 5));
+    const db = (store as unknown as { db: { commitBatch: (...args: unknown[]) => Promise<void> } }).db;
+    const commitBatch = db.commitBatch.bind(db);
+    let failures = 1;
+    db.commitBatch = async (...args) => {
+      if (failures-- > 0) throw new Error('disk full (simulated)');
+      return commitBatch(...args);
+    };
+    // Two appends in flight: the second is staged while the first commits, then shares its fate.
+    const outcomes = await Promise.allSettled([
+      store.append(ms.slice(5, 10)),
+      store.append(ms.slice(10, 15)),
+    ]);
+    expect(outcomes[0]).toMatchObject({ status: 'rejected', reason: { message: 'disk full (simulated)' } });
+    const [again] = await store.append([ms[20]!]);
+    expect(again!.log_index).toBe(outcomes[1]!.status === 'fulfilled' ? 10 : 5);
+    const stored = (await readFile(bodyFile(), 'utf8')).split('\n').slice(0, -1);
+    const expected = [
+      ...ms.slice(0, 5),
+      ...(outcomes[1]!.status === 'fulfilled' ? ms.slice(10, 15) : []),
+      ms[20]!,
+    ];
+    expect(stored).toEqual(expected.map((m) => Buffer.from(m.body).toString('utf8')));
+    expect((await store.verifyIntegrity()).ok).toBe(true);
+    await store.close();
+    store = await openEvidenceStore({ dataDir });
+    expect(store.treeSize()).toBe(expected.length);
+  });
+
   it('refuse a start when bodies the database refers to are gone, and pharos check names them', async () => {
     store = await openEvidenceStore({ dataDir });
     await store.append(ms.slice(0, 10));
@@ -108,6 +139,11 @@ describe('the body files', () => {
       expect(second).toEqual({ segment: 1, offset: 0, length: big.length });
       expect(Buffer.compare((await files.read(second!)) as Buffer, big)).toBe(0);
       expect(await files.read(first[1]!)).toEqual(Buffer.from('{"b":2}'));
+      // A rollback past the start of a segment removes it and cuts the one before.
+      await files.rollback(mark);
+      expect(await readdir(path.join(dataDir, 'bodies'))).toEqual(['000000.jsonl']);
+      expect(await readFile(segmentFile(dataDir, 0), 'utf8')).toBe('{"a":1}\n{"b":2}\n');
+      expect(await files.append([Buffer.from('{"c":3}')])).toEqual([{ segment: 0, offset: 16, length: 7 }]);
     } finally {
       await files.close();
     }

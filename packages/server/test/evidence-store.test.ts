@@ -3,7 +3,7 @@
  * durability across close and reopen, tiles identical to core's computation, proofs that verify
  * with core, and checkpoints that stay consistent with each other across restarts.
  */
-import { readdir, readFile } from 'node:fs/promises';
+import { readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import {
   bytesEqual,
@@ -196,6 +196,23 @@ describe('log entries', () => {
 });
 
 describe('durability and restarts', () => {
+  it('keeps appending across database checkpoints (the WAL deleted and created again)', async () => {
+    store = await openEvidenceStore({ dataDir: tmp.dir, checkpointThreshold: '64KB' });
+    const wal = path.join(tmp.dir, 'pharos.duckdb.wal');
+    const walSizes: number[] = [];
+    const ids: string[] = [];
+    for (let from = 0; from < 1500; from += 100) {
+      for (const r of await store.append(batch(from, 100))) ids.push(r.id);
+      walSizes.push((await stat(wal).catch(() => ({ size: 0 }))).size);
+    }
+    // Rows of 1,500 measurements are far more than 64 KB: the WAL was emptied again and again.
+    expect(Math.max(...walSizes)).toBeLessThan(256 * 1024);
+    expect((await store.verifyIntegrity()).ok).toBe(true);
+    const s = await reopen();
+    expect(s.treeSize()).toBe(1500);
+    expect((await s.getMeasurement(ids[1234]!))!.log_index).toBe(1234);
+  });
+
   it('keeps every acknowledged measurement and the log across close and reopen', async () => {
     let s = await open();
     const first = batch(0, 40);

@@ -197,12 +197,25 @@ export class BodyFiles extends BodyReader {
     return locations;
   }
 
-  /** Cuts off what was appended after `mark` (its commit failed), so no unreferenced bytes stay. */
+  /**
+   * Cuts off what was appended after `mark` (the commits it was for failed), so no unreferenced
+   * bytes stay; segments started since are removed.
+   */
   async rollback(mark: BodyMark): Promise<void> {
-    const to = mark.segment === this.segment ? mark.end : 0;
-    await this.writer.truncate(to);
+    if (mark.segment !== this.segment) {
+      await this.writer.close();
+      for (let segment = this.segment; segment > mark.segment; segment--) {
+        await unlink(segmentFile(this.dataDir, segment)).catch((err: NodeJS.ErrnoException) => {
+          if (err.code !== 'ENOENT') throw err;
+        });
+      }
+      await fsyncDirectory(path.join(this.dataDir, BODIES_DIR));
+      this.writer = await open(segmentFile(this.dataDir, mark.segment), 'r+');
+      this.segment = mark.segment;
+    }
+    await this.writer.truncate(mark.end);
     await this.writer.datasync();
-    this.end = to;
+    this.end = mark.end;
   }
 
   private async nextSegment(): Promise<void> {

@@ -5,9 +5,14 @@
  *
  * Durability: DuckDB fsyncs its write-ahead log on every COMMIT (checked with strace on 1.5.6: one
  * fsync of pharos.duckdb.wal per commit). It deletes the WAL after each database checkpoint and
- * creates it again on the next commit without syncing the directory, so the writer also fsyncs the
- * data directory after each commit: then the WAL's name is as durable as its contents on any file
- * system, not only on ext4 where a file's fsync happens to carry its new directory entry.
+ * creates it again on the next commit without syncing the directory, so after a commit that
+ * created the WAL (a new inode) the writer also fsyncs the data directory: then the WAL's name is
+ * as durable as its contents on any file system, not only on ext4 where a file's fsync happens to
+ * carry its new directory entry.
+ *
+ * The writer keeps one appender per table and flushes it inside each commit's transaction (a
+ * rolled-back transaction takes the flushed rows with it): creating appenders cost three round
+ * trips through libuv's pool per commit, behind the body files' fsyncs.
  *
  * No PRIMARY KEY on measurements.id or log_entries.idx: DuckDB rewrites ART indexes at every
  * database checkpoint, so their cost grows with the table (see id-index.ts). Uniqueness is kept by
@@ -15,8 +20,9 @@
  * order, so range filters on log_index and idx are answered from DuckDB's min/max zone maps.
  */
 
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
+import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { Serial } from '../serial.js';
 import { BODIES_DIR, type BodyLocation, type BodyMark } from './body-files.js';
 import { fsyncDirectory } from './durable-file.js';
@@ -165,6 +171,9 @@ export interface OpenDatabaseOptions {
 export class EvidenceDatabase {
   private readonly reads = new Serial();
   private readonly writes = new Serial();
+  private appenders: Appenders | null = null;
+  /** The WAL's inode after the last commit (null: none yet, or no WAL). */
+  private walInode: number | null = null;
 
   private constructor(
     readonly file: string,
@@ -229,18 +238,15 @@ export class EvidenceDatabase {
       const c = this.writer;
       await c.run('BEGIN TRANSACTION');
       try {
-        if (records.length > 0) {
-          const a = await c.createAppender('records');
-          for (const r of records) {
-            a.appendBigInt(BigInt(r.logIndex));
-            a.appendVarchar(r.kind);
-            a.appendTimestamp(micros(r.receivedAt));
-            a.appendVarchar(r.body);
-            a.endRow();
-          }
-          a.closeSync();
+        const a = this.appenders ?? (this.appenders = await createAppenders(c));
+        for (const r of records) {
+          a.records.appendBigInt(BigInt(r.logIndex));
+          a.records.appendVarchar(r.kind);
+          a.records.appendTimestamp(micros(r.receivedAt));
+          a.records.appendVarchar(r.body);
+          a.records.endRow();
         }
-        const m = await c.createAppender('measurements');
+        const m = a.measurements;
         for (const r of rows) {
           m.appendVarchar(r.id);
           m.appendBigInt(BigInt(r.logIndex));
@@ -266,23 +272,46 @@ export class EvidenceDatabase {
           m.appendInteger(r.body.length);
           m.endRow();
         }
-        m.closeSync();
-        const e = await c.createAppender('log_entries');
         for (const r of entries) {
-          e.appendBigInt(BigInt(r.idx));
-          e.appendBlob(r.entry);
-          e.appendBlob(r.leafHash);
-          e.endRow();
+          a.entries.appendBigInt(BigInt(r.idx));
+          a.entries.appendBlob(r.entry);
+          a.entries.appendBlob(r.leafHash);
+          a.entries.endRow();
         }
-        e.closeSync();
-        await insertCheckpoint(c, checkpoint);
+        appendCheckpoint(a.checkpoints, checkpoint);
+        for (const appender of Object.values(a)) appender.flushSync();
         await c.run('COMMIT');
       } catch (err) {
+        // An appender that failed may hold rows; new ones start clean.
+        this.closeAppenders();
         await c.run('ROLLBACK').catch(() => {});
         throw err;
       }
     });
+    await this.syncDirectoryIfNewWAL();
+  }
+
+  /** fsyncs the data directory when the WAL is a new file (see above); remembers its inode. */
+  private async syncDirectoryIfNewWAL(): Promise<void> {
+    const inode = await stat(`${this.file}.wal`).then(
+      (s) => s.ino,
+      () => null,
+    );
+    if (inode !== null && inode === this.walInode) return;
     await fsyncDirectory(path.dirname(this.file));
+    this.walInode = inode;
+  }
+
+  private closeAppenders(): void {
+    const appenders = this.appenders;
+    this.appenders = null;
+    for (const appender of Object.values(appenders ?? {})) {
+      try {
+        appender.closeSync();
+      } catch {
+        // Already broken: nothing to keep.
+      }
+    }
   }
 
   /** Stores a checkpoint alone (the empty tree's, at the first start). */
@@ -448,6 +477,7 @@ export class EvidenceDatabase {
   }
 
   close(): void {
+    this.closeAppenders();
     this.reader.closeSync();
     this.writer.closeSync();
     this.instance.closeSync();
@@ -480,12 +510,32 @@ function appendText(
 
 async function insertCheckpoint(c: DuckDBConnection, cp: CheckpointRow): Promise<void> {
   const a = await c.createAppender('checkpoints');
+  appendCheckpoint(a, cp);
+  a.closeSync();
+}
+
+function appendCheckpoint(a: DuckDBAppender, cp: CheckpointRow): void {
   a.appendBigInt(BigInt(cp.size));
   a.appendBlob(cp.root);
   a.appendVarchar(cp.note);
   a.appendTimestamp(micros(cp.created));
   a.endRow();
-  a.closeSync();
+}
+
+interface Appenders {
+  records: DuckDBAppender;
+  measurements: DuckDBAppender;
+  entries: DuckDBAppender;
+  checkpoints: DuckDBAppender;
+}
+
+async function createAppenders(c: DuckDBConnection): Promise<Appenders> {
+  return {
+    records: await c.createAppender('records'),
+    measurements: await c.createAppender('measurements'),
+    entries: await c.createAppender('log_entries'),
+    checkpoints: await c.createAppender('checkpoints'),
+  };
 }
 
 /** The body location columns of a measurements row. */

@@ -1,10 +1,10 @@
 /**
  * The sequencer: the one writer of the log. Appends wait in a queue; each turn takes whatever
- * arrived while the previous commit ran (group commit, up to MAX_GROUP_ROWS rows), drops the
- * measurements already stored, numbers the new ones, extends a copy of the tree, signs the
- * checkpoint of the new size, writes the new bodies to the body files (durably), and commits rows,
- * entries and checkpoint in one transaction.
- * Only after that commit does any caller hear back, and only then does the in-memory tree move.
+ * arrived meanwhile (group commit, up to MAX_GROUP_ROWS rows), drops the measurements already
+ * stored, numbers the new ones, extends a copy of the tree, signs the checkpoint of the new size,
+ * writes the new bodies to the body files (durably), and then commits rows, entries and checkpoint
+ * in one transaction. The next group is staged (numbered, bodies written) while one commits.
+ * Only after its commit does any caller hear back, and only then does the in-memory tree move.
  */
 import { CompactTree, canonicalJSON, signCheckpoint } from '@pharos/core';
 import type { BodyFiles, BodyMark } from './body-files.js';
@@ -130,6 +130,26 @@ function prepare(item: IncomingMeasurement, position: number, lateAfterMs: numbe
   return { row: measurementRow(item, lateAfterMs), body, entry, leaf: leafHashOf(entry) };
 }
 
+/** A group numbered and with its bodies written, ready to commit. */
+interface Staged {
+  results: AppendResult[];
+  recordResults: RecordAppendResult[];
+  /** Nothing new: every measurement was a duplicate. */
+  empty: boolean;
+  rows: MeasurementRow[];
+  entries: EntryRow[];
+  recordRows: RecordRow[];
+  checkpoint: CheckpointRow;
+  tree: CompactTree;
+  leaves: Array<{ entry: Uint8Array; created: ReturnType<CompactTree['append']> }>;
+}
+
+/** How a commit ended, for the drain loop: its group is told only on success. */
+interface Committed {
+  error: Error | null;
+  group: Waiting[];
+}
+
 export interface SequencerState {
   db: EvidenceDatabase;
   bodies: BodyFiles;
@@ -146,15 +166,19 @@ export class Sequencer {
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
-  /** Where the body files stood before the commit under way wrote to them. */
-  private uncommittedBodies: BodyMark | null = null;
+  /** The tree and new ids of the group staged but not yet committed (null: none). */
+  private staged: { tree: CompactTree; ids: Map<string, AppendResult> } | null = null;
+  /** Where the bodies of the last committed group end: failures cut the files back to here. */
+  private committedBodies: BodyMark;
 
   constructor(
     private readonly state: SequencerState,
     private readonly lateAfterMs: number,
     private readonly onCommit: () => void,
     private readonly logger: EvidenceLogger,
-  ) {}
+  ) {
+    this.committedBodies = state.bodies.mark;
+  }
 
   get committedSize(): number {
     return this.state.tree.size;
@@ -218,57 +242,80 @@ export class Sequencer {
     );
   }
 
-  private async drain(): Promise<void> {
+  private takeGroup(): Waiting[] {
+    const group: Waiting[] = [this.queue.shift()!];
+    let rows = rowsOf(group[0]!);
+    let bytes = group[0]!.bytes;
     while (this.queue.length > 0) {
-      const group: Waiting[] = [this.queue.shift()!];
-      let rows = rowsOf(group[0]!);
-      let bytes = group[0]!.bytes;
-      while (this.queue.length > 0) {
-        const next = this.queue[0]!;
-        if (rows + rowsOf(next) > MAX_GROUP_ROWS || bytes + next.bytes > MAX_GROUP_BYTES) break;
-        group.push(this.queue.shift()!);
-        rows += rowsOf(next);
-        bytes += next.bytes;
-      }
+      const next = this.queue[0]!;
+      if (rows + rowsOf(next) > MAX_GROUP_ROWS || bytes + next.bytes > MAX_GROUP_BYTES) break;
+      group.push(this.queue.shift()!);
+      rows += rowsOf(next);
+      bytes += next.bytes;
+    }
+    return group;
+  }
+
+  /**
+   * Two groups at a time: while one group's rows commit to the database, the next is numbered on
+   * top of it and its bodies are written and synced (the disk and the database work at once).
+   * A group commits only after the one before it committed; if that one failed, the next fails
+   * too (it was numbered on top of it), and the bodies of both are cut off.
+   */
+  private async drain(): Promise<void> {
+    let committing: Promise<Committed> | null = null;
+    while (this.queue.length > 0) {
+      const group = this.takeGroup();
       if (this.failure) {
         for (const w of group) w.reject(this.stoppedError());
         continue;
       }
+      let staged: Staged | null = null;
+      let error: Error | null = null;
       try {
-        const records = group.flatMap((w) => (w.record ? [w.record] : []));
-        const { results, recordResults } = await this.commitGroup(
+        staged = await this.stage(
           group.flatMap((w) => w.items ?? []),
-          records,
+          group.flatMap((w) => (w.record ? [w.record] : [])),
         );
-        let at = 0;
-        let r = 0;
-        for (const w of group) {
-          if (w.items) {
-            w.resolve(results.slice(at, at + w.items.length));
-            at += w.items.length;
-          } else w.resolve(recordResults[r++]!);
-        }
       } catch (err) {
-        await this.afterFailure(err as Error);
-        for (const w of group) w.reject(this.failure ? this.stoppedError() : err);
+        error = err as Error;
       }
+      const before = committing ? await committing : null;
+      committing = null;
+      const failed = before?.error ?? error;
+      if (failed) {
+        // Nothing staged after the last commit can be stored: go back to the committed state.
+        await this.afterFailure(failed);
+        for (const w of before?.error ? before.group : []) w.reject(this.failedWith(failed));
+        for (const w of group) w.reject(this.failedWith(error ?? failed));
+        continue;
+      }
+      committing = this.commit(staged!, group);
+    }
+    const last = committing ? await committing : null;
+    if (last?.error) {
+      await this.afterFailure(last.error);
+      for (const w of last.group) w.reject(this.failedWith(last.error));
     }
   }
 
+  private failedWith(err: Error): Error {
+    return this.failure ? this.stoppedError() : err;
+  }
+
   /**
-   * A failed commit normally rolled back, and the next one may work (a full disk that got space).
-   * If the database now holds more entries than the tree, whether it committed is unknown: going
-   * on could number two measurements alike, so the sequencer stops until a restart recovers.
+   * A failed commit normally rolled back, and the next one may work (a full disk that got space):
+   * the bodies written since the last commit are cut off. If the database now holds more entries
+   * than the tree, whether it committed is unknown: going on could number two measurements alike,
+   * so the sequencer stops until a restart recovers.
    */
   private async afterFailure(err: Error): Promise<void> {
     this.logger.error({ err }, 'evidence commit failed');
+    this.staged = null;
     try {
       const { count } = await this.state.db.entryStats();
       if (count === this.state.tree.size) {
-        // Not committed: cut off the bodies written for it, so that no unreferenced bytes stay.
-        const mark = this.uncommittedBodies;
-        this.uncommittedBodies = null;
-        if (mark) await this.state.bodies.rollback(mark);
+        await this.state.bodies.rollback(this.committedBodies);
         return;
       }
     } catch {
@@ -278,14 +325,14 @@ export class Sequencer {
   }
 
   /**
-   * Commits a group: the new measurements first, then the records (a record is never a duplicate:
-   * each is an event of its own). Records ride the same transaction and checkpoint.
+   * Numbers a group on top of what is committed or staged: drops the measurements already stored
+   * (or staged), extends a copy of the tree, signs the checkpoint of the new size, and writes the
+   * new bodies, durably. Records (an incident's change…) are never duplicates: each is an event of
+   * its own; they ride the same transaction and checkpoint.
    */
-  private async commitGroup(
-    items: Prepared[],
-    records: PreparedRecord[],
-  ): Promise<{ results: AppendResult[]; recordResults: RecordAppendResult[] }> {
+  private async stage(items: Prepared[], records: PreparedRecord[]): Promise<Staged> {
     const { db, ids } = this.state;
+    const head = this.staged ?? { tree: this.state.tree, ids: new Map<string, AppendResult>() };
     // Duplicates of stored measurements: the in-memory index gives candidates, the table confirms.
     const candidateIndexes = new Set<number>();
     for (const p of items) for (const c of ids.candidates(p.row.id)) candidateIndexes.add(c);
@@ -294,33 +341,32 @@ export class Sequencer {
       for (const r of await db.idsAt([...candidateIndexes])) stored.set(r.id, r);
     }
 
-    const base = this.state.tree.size;
-    const tree = new CompactTree(base, this.state.tree.borderHashes());
+    const base = head.tree.size;
+    const tree = new CompactTree(base, head.tree.borderHashes());
     const fresh: Array<{ prepared: Prepared; created: ReturnType<CompactTree['append']> }> = [];
-    const firstInGroup = new Map<string, AppendResult>();
+    const newIds = new Map(head.ids);
     const results: AppendResult[] = items.map((p) => {
       const id = p.row.id;
       const old = stored.get(id);
       if (old) return { id, log_index: old.logIndex, duplicate: true, late: old.late };
-      const earlier = firstInGroup.get(id);
+      const earlier = newIds.get(id);
       if (earlier) return { ...earlier, duplicate: true };
       const result = { id, log_index: base + fresh.length, duplicate: false, late: p.row.late };
       fresh.push({ prepared: p, created: tree.append(p.leaf) });
-      firstInGroup.set(id, result);
+      newIds.set(id, result);
       return result;
     });
-    if (fresh.length === 0 && records.length === 0) return { results, recordResults: [] };
     const recordBase = base + fresh.length;
     const recordCreated = records.map((r) => tree.append(r.leaf));
-
     const size = tree.size;
     const root = tree.root();
     const note = signCheckpoint({ origin: this.state.key.origin, size, rootHash: root }, [
       this.state.key.noteSigner,
     ]);
+
     // Bodies first, durably: the rows committed next point at them.
-    this.uncommittedBodies = this.state.bodies.mark;
-    const locations = await this.state.bodies.append(fresh.map((f) => f.prepared.body));
+    const locations =
+      fresh.length > 0 ? await this.state.bodies.append(fresh.map((f) => f.prepared.body)) : [];
     const rows: MeasurementRow[] = fresh.map((f, i) => ({
       ...f.prepared.row,
       logIndex: base + i,
@@ -335,22 +381,54 @@ export class Sequencer {
       entries.push({ idx: recordBase + i, entry: r.entry, leafHash: r.leaf });
       return { ...r.row, logIndex: recordBase + i };
     });
-    const checkpoint: CheckpointRow = { size, root, note, created: new Date() };
-    await db.commitBatch(rows, entries, checkpoint, recordRows);
-    this.uncommittedBodies = null;
-
-    // Committed: only now does the tree move and do the ids become known.
-    this.state.tree = tree;
-    for (const [i, f] of fresh.entries()) {
-      this.state.edge.addLeaf(f.prepared.entry, f.created);
-      ids.add(f.prepared.row.id, base + i);
-    }
-    for (const [i, r] of records.entries()) this.state.edge.addLeaf(r.entry, recordCreated[i]!);
-    this.state.checkpoint = note;
-    this.onCommit();
-    return {
+    const staged: Staged = {
       results,
       recordResults: records.map((r, i) => ({ log_index: recordBase + i, sha256: r.sha256 })),
+      empty: fresh.length === 0 && records.length === 0,
+      rows,
+      entries,
+      recordRows,
+      checkpoint: { size, root, note, created: new Date() },
+      tree,
+      leaves: [
+        ...fresh.map((f) => ({ entry: f.prepared.entry, created: f.created })),
+        ...records.map((r, i) => ({ entry: r.entry, created: recordCreated[i]! })),
+      ],
     };
+    if (!staged.empty) this.staged = { tree, ids: newIds };
+    return staged;
+  }
+
+  /**
+   * Commits a staged group (rows, entries and checkpoint in one transaction), then moves the tree
+   * and tells the group's callers. A failure is returned, not thrown: the drain loop handles it
+   * once the next group's bodies are written (they are cut off with this group's).
+   */
+  private async commit(staged: Staged, group: Waiting[]): Promise<Committed> {
+    if (!staged.empty) {
+      try {
+        await this.state.db.commitBatch(staged.rows, staged.entries, staged.checkpoint, staged.recordRows);
+      } catch (err) {
+        return { error: err as Error, group };
+      }
+      // Committed: only now does the tree move and do the ids become known.
+      this.state.tree = staged.tree;
+      for (const leaf of staged.leaves) this.state.edge.addLeaf(leaf.entry, leaf.created);
+      for (const r of staged.rows) this.state.ids.add(r.id, r.logIndex);
+      this.state.checkpoint = staged.checkpoint.note;
+      const last = staged.rows.at(-1)?.body;
+      if (last) this.committedBodies = { segment: last.segment, end: last.offset + last.length + 1 };
+      if (this.staged?.tree === staged.tree) this.staged = null;
+      this.onCommit();
+    }
+    let at = 0;
+    let r = 0;
+    for (const w of group) {
+      if (w.items) {
+        w.resolve(staged.results.slice(at, at + w.items.length));
+        at += w.items.length;
+      } else w.resolve(staged.recordResults[r++]!);
+    }
+    return { error: null, group };
   }
 }
