@@ -1,5 +1,6 @@
 #!/usr/bin/env node
 /** The `pharos` executable: runs the command and turns its result into the exit code. */
+import './threadpool.js';
 import { main } from './cli/main.js';
 
 try {

@@ -20,7 +20,7 @@
  * order, so range filters on log_index and idx are answered from DuckDB's min/max zone maps.
  */
 
-import { stat } from 'node:fs/promises';
+import { statSync } from 'node:fs';
 import path from 'node:path';
 import { type DuckDBAppender, type DuckDBConnection, DuckDBInstance, timestampValue } from '@duckdb/node-api';
 import { Serial } from '../serial.js';
@@ -238,7 +238,8 @@ export class EvidenceDatabase {
       const c = this.writer;
       await c.run('BEGIN TRANSACTION');
       try {
-        const a = this.appenders ?? (this.appenders = await createAppenders(c));
+        this.appenders ??= await createAppenders(c);
+        const a = this.appenders;
         for (const r of records) {
           a.records.appendBigInt(BigInt(r.logIndex));
           a.records.appendVarchar(r.kind);
@@ -291,12 +292,13 @@ export class EvidenceDatabase {
     await this.syncDirectoryIfNewWAL();
   }
 
-  /** fsyncs the data directory when the WAL is a new file (see above); remembers its inode. */
+  /**
+   * fsyncs the data directory when the WAL is a new file (see above); remembers its inode. The
+   * stat is synchronous: a metadata lookup takes microseconds, where libuv's pool would queue it
+   * behind the fsyncs of other files.
+   */
   private async syncDirectoryIfNewWAL(): Promise<void> {
-    const inode = await stat(`${this.file}.wal`).then(
-      (s) => s.ino,
-      () => null,
-    );
+    const inode = statSync(`${this.file}.wal`, { throwIfNoEntry: false })?.ino ?? null;
     if (inode !== null && inode === this.walInode) return;
     await fsyncDirectory(path.dirname(this.file));
     this.walInode = inode;

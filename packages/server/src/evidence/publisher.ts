@@ -3,7 +3,8 @@
  * then start serving that checkpoint. A checkpoint is therefore only ever served when everything
  * a client needs to check it is on disk, and it was stored in the database (in the commit of the
  * entries it covers) before that. Publishing runs beside the sequencer and coalesces: commits that
- * land while tiles are being written are published together next.
+ * land while tiles are being written, or within MIN_INTERVAL_MS of the last publication's start,
+ * are published together next.
  */
 import { DurableWriter, writeFileDurably } from './durable-file.js';
 import type { TileData, TileEdge } from './tile-edge.js';
@@ -23,6 +24,9 @@ export interface CommittedState {
   checkpoint: string;
 }
 
+/** Least time between the starts of two publications. */
+const MIN_INTERVAL_MS = 200;
+
 function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms).unref());
 }
@@ -36,6 +40,7 @@ export class Publisher {
   private readonly waiters = new Set<{ size: number; resolve: () => void }>();
   private gcHolds = 0;
   private deferred: TileData[] = [];
+  private lastStarted = Number.NEGATIVE_INFINITY;
 
   constructor(
     private readonly files: TileFiles,
@@ -68,6 +73,11 @@ export class Publisher {
 
   private async loop(): Promise<void> {
     do {
+      // Under steady ingest, commits come every few tens of milliseconds; publishing each (a dozen
+      // files, each fsynced) cost more than it is worth. Later commits are published together.
+      const wait = this.lastStarted + MIN_INTERVAL_MS - performance.now();
+      if (wait > 0) await sleep(wait);
+      this.lastStarted = performance.now();
       this.again = false;
       try {
         await this.publishOnce();
