@@ -185,7 +185,7 @@ function report(r: Run): string {
       : []),
     `ack latency per batch  p50 ${pct(50).toFixed(0)} ms, p99 ${pct(99).toFixed(0)} ms`,
     `server CPU             ${(r.cpu / windowSeconds).toFixed(2)} cores (of ${availableParallelism()}), ${((r.cpu / accepted) * 1e6).toFixed(0)} us per measurement`,
-    `  on its main thread    ${(r.mainCpu / windowSeconds).toFixed(2)} cores, ${((r.mainCpu / accepted) * 1e6).toFixed(0)} us per measurement (HTTP, checks, the store's appends; the rest is signature threads and DuckDB's)`,
+    `  on its main thread    ${(r.mainCpu / windowSeconds).toFixed(2)} cores, ${((r.mainCpu / accepted) * 1e6).toFixed(0)} us per measurement (HTTP, envelopes, the store's appends; the rest is signature threads, libuv's and DuckDB's)`,
     `server memory          peak RSS ${mb(r.mem.peakRss)}, at end ${mb(r.mem.rss)}`,
     `load generator CPU     ${clientCores.toFixed(2)} cores (same machine)`,
     `refused or failed      ${refused.length} requests${refused.length ? ` (${[...new Set(refused.map((a) => a.status))].join(', ')})` : ''}`,
@@ -214,8 +214,9 @@ function report(r: Run): string {
     "machine in the CPU time of the thread doing it (so other processes' load does not inflate it).\n" +
     'Probes send canonical JSON, so the collector takes the fast path: a scan that accepts only\n' +
     "canonical text finds each measurement's signed bytes in the body, and only the envelope is parsed.\n" +
-    'The general path (any other body) is shown for comparison. Signatures and ids are computed on\n' +
-    "worker threads, the rest on the main thread, which also runs HTTP and the store's appends.";
+    'The general path (any other body) is shown for comparison. The scan, signatures and ids are\n' +
+    "computed on the signature threads, the rest on the main thread, which also runs HTTP and the\n" +
+    "store's appends.";
   return `${intro}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n\n${where}\n\n\`\`\`\n${steps.join('\n')}\n\`\`\``;
 }
 
