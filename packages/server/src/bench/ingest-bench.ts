@@ -215,7 +215,7 @@ function report(r: Run): string {
     'Probes send canonical JSON, so the collector takes the fast path: a scan that accepts only\n' +
     "canonical text finds each measurement's signed bytes in the body, and only the envelope is parsed.\n" +
     'The general path (any other body) is shown for comparison. The scan, signatures and ids are\n' +
-    "computed on the signature threads, the rest on the main thread, which also runs HTTP and the\n" +
+    'computed on the signature threads, the rest on the main thread, which also runs HTTP and the\n' +
     "store's appends.";
   return `${intro}\n\n\`\`\`\n${lines.join('\n')}\n\`\`\`\n\n${where}\n\n\`\`\`\n${steps.join('\n')}\n\`\`\``;
 }

@@ -57,8 +57,10 @@ export function measureStageCosts(bodies: Buffer[], perBatch: number, minMs = 15
 
   return [
     time('UTF-8 check of the body', bodies.length, (i) => isUtf8(bodies[i]!)),
-    time('canonical scan of the body (finds each measurement and its bytes; signature thread)', bodies.length, (i) =>
-      scanCanonicalBatch(bodies[i]!, 1000),
+    time(
+      'canonical scan of the body (finds each measurement and its bytes; signature thread)',
+      bodies.length,
+      (i) => scanCanonicalBatch(bodies[i]!, 1000),
     ),
     time(
       'envelope: UTF-8 decode and JSON.parse without test_keys, and its scalar members',
