@@ -94,6 +94,24 @@ describe('append', () => {
     expect(opened(s).size).toBe(5);
   });
 
+  it('stores a measurement once when concurrent appends (staged while others commit) share it', async () => {
+    const s = await open();
+    const ms = batch(0, 60, 400);
+    // Each append shares half its measurements with the one before, so duplicates cross groups.
+    const results = await Promise.all(
+      Array.from({ length: 10 }, (_, k) => s.append(ms.slice(k * 5, k * 5 + 10))),
+    );
+    const byId = new Map<string, number>();
+    for (const r of results.flat()) {
+      const first = byId.get(r.id);
+      if (first === undefined) byId.set(r.id, r.log_index);
+      else expect(r.log_index).toBe(first);
+    }
+    expect(results.flat().filter((r) => !r.duplicate)).toHaveLength(55);
+    expect([...byId.values()].sort((a, b) => a - b)).toEqual(Array.from({ length: 55 }, (_, i) => i));
+    expect((await s.verifyIntegrity()).ok).toBe(true);
+  });
+
   it('coalesces concurrent appends and keeps each caller’s order', async () => {
     const s = await open();
     const batches = Array.from({ length: 25 }, (_, b) => batch(b * 8, 8, 400));

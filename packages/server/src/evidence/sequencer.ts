@@ -166,7 +166,7 @@ export class Sequencer {
   private draining: Promise<void> | null = null;
   private failure: Error | null = null;
   private closed = false;
-  /** The tree and new ids of the group staged but not yet committed (null: none). */
+  /** The tree and the new ids of the group staged but not yet committed (null: none). */
   private staged: { tree: CompactTree; ids: Map<string, AppendResult> } | null = null;
   /** Where the bodies of the last committed group end: failures cut the files back to here. */
   private committedBodies: BodyMark;
@@ -344,12 +344,14 @@ export class Sequencer {
     const base = head.tree.size;
     const tree = new CompactTree(base, head.tree.borderHashes());
     const fresh: Array<{ prepared: Prepared; created: ReturnType<CompactTree['append']> }> = [];
-    const newIds = new Map(head.ids);
+    // New ids of this group; those of the group before it, if that one is still committing, are
+    // in head.ids (any earlier group has committed: its ids are in the index).
+    const newIds = new Map<string, AppendResult>();
     const results: AppendResult[] = items.map((p) => {
       const id = p.row.id;
       const old = stored.get(id);
       if (old) return { id, log_index: old.logIndex, duplicate: true, late: old.late };
-      const earlier = newIds.get(id);
+      const earlier = newIds.get(id) ?? head.ids.get(id);
       if (earlier) return { ...earlier, duplicate: true };
       const result = { id, log_index: base + fresh.length, duplicate: false, late: p.row.late };
       fresh.push({ prepared: p, created: tree.append(p.leaf) });
