@@ -6,7 +6,7 @@
  * Why not a column in DuckDB: a 10 KB string is written to DuckDB's WAL, written again and
  * compressed at every database checkpoint, and crosses into DuckDB on the main thread. Measured on
  * the project machine with 12.6 KB bodies, the store appended 3,300–3,900 measurements/s with
- * bodies in the table and 8,200–8,600/s without them (evidence/append-bench.ts). Here a group
+ * bodies in the table and 6,900–7,000/s with them in these files (evidence/append-bench.ts). A group
  * commit is one vectored write and one fdatasync, done before the database commit that refers to
  * the bytes: a committed row always points at durable bytes. Bytes written by a commit that then
  * failed are cut off again (`rollback`), and at start anything after the last committed body (a
@@ -48,8 +48,13 @@ export class BodyFilesError extends Error {
   }
 }
 
+/** A segment's path inside the data directory, as messages name it (`bodies/000000.jsonl`). */
+function segmentName(segment: number): string {
+  return path.join(BODIES_DIR, `${String(segment).padStart(6, '0')}.jsonl`);
+}
+
 export function segmentFile(dataDir: string, segment: number): string {
-  return path.join(dataDir, BODIES_DIR, `${String(segment).padStart(6, '0')}.jsonl`);
+  return path.join(dataDir, segmentName(segment));
 }
 
 /** The segment numbers present in the bodies directory, in order. */
@@ -65,6 +70,15 @@ async function segmentsOnDisk(dir: string): Promise<number[]> {
     .sort((a, b) => a - b);
 }
 
+/** Removes the segments after `segment` (written by commits that never happened), durably. */
+async function removeSegmentsAfter(dataDir: string, segment: number): Promise<void> {
+  const dir = path.join(dataDir, BODIES_DIR);
+  for (const later of await segmentsOnDisk(dir)) {
+    if (later > segment) await unlink(segmentFile(dataDir, later));
+  }
+  await fsyncDirectory(dir);
+}
+
 /** Reads bodies; shared by the store and the offline check. */
 export class BodyReader {
   private readonly handles = new Map<number, Promise<FileHandle>>();
@@ -73,14 +87,13 @@ export class BodyReader {
 
   /** The body's bytes; a string saying what is wrong when the file does not hold them. */
   async read(at: BodyLocation): Promise<Buffer | string> {
-    const file = segmentFile(this.dataDir, at.segment);
     let handle: FileHandle;
     try {
       handle = await this.handle(at.segment);
     } catch (err) {
       this.handles.delete(at.segment);
       return (err as NodeJS.ErrnoException).code === 'ENOENT'
-        ? `its body file ${path.join(BODIES_DIR, path.basename(file))} is missing`
+        ? `its body file ${segmentName(at.segment)} is missing`
         : `its body file cannot be read: ${(err as Error).message}`;
     }
     const data = Buffer.allocUnsafe(at.length);
@@ -91,7 +104,7 @@ export class BodyReader {
       got += bytesRead;
     }
     if (got < at.length) {
-      return `its body (bytes ${at.offset}..${at.offset + at.length} of ${path.join(BODIES_DIR, path.basename(file))}) is missing: the file ends at byte ${at.offset + got}`;
+      return `its body (bytes ${at.offset}..${at.offset + at.length} of ${segmentName(at.segment)}) is missing: the file ends at byte ${at.offset + got}`;
     }
     return data;
   }
@@ -135,34 +148,27 @@ export class BodyFiles extends BodyReader {
     committed: BodyMark | null,
     segmentBytes = SEGMENT_BYTES,
   ): Promise<BodyFiles> {
-    const dir = path.join(dataDir, BODIES_DIR);
-    const writer = new DurableWriter();
-    await writer.ensureDir(dir);
+    const dirs = new DurableWriter();
+    await dirs.ensureDir(path.join(dataDir, BODIES_DIR));
+    await dirs.commit();
     const at = committed ?? { segment: 0, end: 0 };
-    for (const segment of await segmentsOnDisk(dir)) {
-      if (segment > at.segment) await unlink(segmentFile(dataDir, segment));
-    }
     const file = segmentFile(dataDir, at.segment);
-    const size = await stat(file).then(
-      (s) => s.size,
-      (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') return -1;
-        throw err;
-      },
-    );
-    if (size < at.end && !(size < 0 && at.end === 0)) {
+    const found = await stat(file).catch((err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return null;
+      throw err;
+    });
+    const size = found?.size ?? 0;
+    if (size < at.end) {
       throw new BodyFilesError(
-        `${path.join(BODIES_DIR, path.basename(file))} ${size < 0 ? 'is missing' : `has ${size} bytes`}, but the stored measurements' bodies reach byte ${at.end}: measurement bodies were lost; restore the data directory from a backup`,
+        `${segmentName(at.segment)} ${found ? `has ${size} bytes` : 'is missing'}, but the stored measurements' bodies reach byte ${at.end}: measurement bodies were lost; restore the data directory from a backup`,
       );
     }
     if (size > at.end) await truncate(file, at.end);
-    // A missing file is created; one longer than the committed bodies was cut back (sync it).
-    const changed = size !== at.end;
-    const handle = await open(file, size < 0 ? 'w' : 'r+');
+    const handle = await open(file, found ? 'r+' : 'w');
     try {
-      if (changed) await handle.sync();
-      await writer.commit();
-      await fsyncDirectory(dir);
+      if (size > at.end) await handle.sync();
+      // Also makes the name of a segment just created durable.
+      await removeSegmentsAfter(dataDir, at.segment);
     } catch (err) {
       await handle.close();
       throw err;
@@ -204,12 +210,7 @@ export class BodyFiles extends BodyReader {
   async rollback(mark: BodyMark): Promise<void> {
     if (mark.segment !== this.segment) {
       await this.writer.close();
-      for (let segment = this.segment; segment > mark.segment; segment--) {
-        await unlink(segmentFile(this.dataDir, segment)).catch((err: NodeJS.ErrnoException) => {
-          if (err.code !== 'ENOENT') throw err;
-        });
-      }
-      await fsyncDirectory(path.join(this.dataDir, BODIES_DIR));
+      await removeSegmentsAfter(this.dataDir, mark.segment);
       this.writer = await open(segmentFile(this.dataDir, mark.segment), 'r+');
       this.segment = mark.segment;
     }

@@ -1,8 +1,8 @@
 /**
  * The integrity check: recompute everything the log vouches for from what is stored, and say in
  * plain words where anything disagrees. It reads the database (one consistent snapshot), the
- * body files and the tiles, and changes nothing, so it can run offline on a copy (`pharos check`) or beside a live
- * server (`verifyIntegrity()`).
+ * body files and the tiles, and changes nothing, so it can run offline on a copy (`pharos check`)
+ * or beside a live server (`verifyIntegrity()`).
  *
  * What it checks: the entries are numbered 0..n-1 with the right leaf hashes and format; every
  * measurement hashes to what its entry records (and its id, probe key, receive time and signature
@@ -391,14 +391,15 @@ function checkMeasurement(
   const body = m.body as Buffer | string;
   const scrubbed = m.scrubbed as boolean;
   let bodyOk = true;
+  const bodyHash = typeof body === 'string' ? null : sha256Hex(body);
   if (typeof body === 'string') {
     bodyOk = false;
     found.add(where, body);
-  } else if (sha256Hex(body) !== entry.sha256) {
+  } else if (bodyHash !== entry.sha256) {
     bodyOk = false;
     found.add(
       where,
-      `its stored body hashes to ${sha256Hex(body)}, but its log entry records ${entry.sha256}: the body was changed after it was logged`,
+      `its stored body hashes to ${bodyHash}, but its log entry records ${entry.sha256}: the body was changed after it was logged`,
     );
   }
   if (!scrubbed && id !== entry.sha256)

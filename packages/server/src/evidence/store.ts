@@ -1,7 +1,8 @@
 /**
  * openEvidenceStore: the evidence store of one data directory. Composes the database (source of
- * truth) and the body files it points into, the sequencer (the one writer), the publisher (tiles and checkpoint on disk, then
- * served) and the read side (measurements, tiles, proofs, integrity). See docs/evidence-log.md.
+ * truth) and the body files it points into, the sequencer (the one writer), the publisher (tiles
+ * and checkpoint on disk, then served) and the read side (measurements, tiles, proofs, integrity).
+ * See docs/evidence-log.md.
  */
 import { mkdir, realpath } from 'node:fs/promises';
 import {
