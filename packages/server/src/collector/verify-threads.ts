@@ -10,8 +10,9 @@
  * the batch's bytes once and posts them.
  *
  * The workers run a small script given as source (`eval`), so they work the same from the compiled
- * server and from the TypeScript sources under test. The keys they see were checked by the main
- * thread first (signature.ts: weak and invalid keys never get here).
+ * server and from the TypeScript sources under test. A batch of items carries keys the main thread
+ * checked first (signature.ts); a whole body is checked here first, and the main thread refuses
+ * weak or malformed keys afterwards, before it looks at the answers.
  */
 import { Worker } from 'node:worker_threads';
 import { MAX_DEPTH } from './canonical.js';
@@ -40,10 +41,10 @@ export interface ScanResult {
   verified: VerifyResult | null;
 }
 
+/** A message to a thread; `post` adds the id its reply carries back. */
 type Request =
   | {
       kind: 'items';
-      id: number;
       count: number;
       data: Uint8Array;
       /** Item i is data[offsets[i], offsets[i + 1]). */
@@ -51,7 +52,7 @@ type Request =
       rawKeys: Uint8Array;
       signatures: Uint8Array;
     }
-  | { kind: 'body'; id: number; body: Uint8Array; maxItems: number };
+  | { kind: 'body'; body: Uint8Array; maxItems: number };
 
 interface Reply {
   id: number;
@@ -149,19 +150,16 @@ class VerifyWorker {
 
   /** Posts a request, moving (not copying) the buffers it owns; `size` is its load in bytes. */
   post(request: Request, size: number): Promise<Reply> {
+    const id = this.nextId++;
     this.load += size;
     const buffers =
       request.kind === 'body'
         ? [request.body.buffer]
         : [request.data.buffer, request.offsets.buffer, request.rawKeys.buffer, request.signatures.buffer];
     return new Promise((resolve, reject) => {
-      this.pending.set(request.id, { size, resolve, reject });
-      this.worker.postMessage(request, buffers as ArrayBuffer[]);
+      this.pending.set(id, { size, resolve, reject });
+      this.worker.postMessage({ ...request, id }, buffers as ArrayBuffer[]);
     });
-  }
-
-  get nextRequestId(): number {
-    return this.nextId++;
   }
 }
 
@@ -180,9 +178,8 @@ export class VerifyThreads {
    * copied for the thread.
    */
   async scanAndVerify(body: Uint8Array, maxItems: number): Promise<ScanResult> {
-    const worker = this.leastLoaded();
-    const reply = await worker.post(
-      { kind: 'body', id: worker.nextRequestId, body: new Uint8Array(body), maxItems },
+    const reply = await this.leastLoaded().post(
+      { kind: 'body', body: new Uint8Array(body), maxItems },
       body.byteLength,
     );
     if (!reply.items) return { items: null, verified: null };
@@ -199,9 +196,8 @@ export class VerifyThreads {
     const replies: Promise<Reply>[] = [];
     for (let from = 0; from < items.length; from += per) {
       const slice = items.slice(from, from + per);
-      const worker = this.leastLoaded();
-      const request = pack(slice, worker.nextRequestId);
-      replies.push(worker.post(request, request.data.byteLength));
+      const request = pack(slice);
+      replies.push(this.leastLoaded().post(request, request.data.byteLength));
     }
     const ok: boolean[] = [];
     const ids: string[] = [];
@@ -234,7 +230,7 @@ export class VerifyThreads {
 }
 
 /** The items' bytes, keys and signatures in fresh buffers, moved (not copied) to the thread. */
-function pack(items: readonly VerifyItem[], id: number): Extract<Request, { kind: 'items' }> {
+function pack(items: readonly VerifyItem[]): Extract<Request, { kind: 'items' }> {
   let total = 0;
   for (const item of items) total += item.bytes.length;
   const data = new Uint8Array(total);
@@ -250,5 +246,5 @@ function pack(items: readonly VerifyItem[], id: number): Extract<Request, { kind
     signatures.set(item.signature, i * 64);
   }
   offsets[items.length] = at;
-  return { kind: 'items', id, count: items.length, data, offsets, rawKeys, signatures };
+  return { kind: 'items', count: items.length, data, offsets, rawKeys, signatures };
 }
