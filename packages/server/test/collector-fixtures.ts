@@ -1,11 +1,11 @@
 /** Shared by the collector's tests: a collector on a Fastify app, signed batches, zstd frames. */
 import { gzipSync } from 'node:zlib';
+import { seededRandom } from '@pharos/core';
 import Fastify, { type FastifyInstance } from 'fastify';
 import {
   benchProbe,
   type ProbeIdentity,
   type SignedItem,
-  seededRandom,
   signItem,
   submissionBody,
   webConnectivityMeasurement,

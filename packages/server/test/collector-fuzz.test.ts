@@ -11,9 +11,9 @@
  * escapes, duplicates) must be accepted; anything else refused.
  */
 import { gzipSync } from 'node:zlib';
-import { canonicalJSON } from '@pharos/core';
+import { canonicalJSON, seededRandom } from '@pharos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { seededRandom, signItem, webConnectivityMeasurement } from '../src/bench/measurements.js';
+import { signItem, webConnectivityMeasurement } from '../src/bench/measurements.js';
 import {
   collector,
   OTHER_PROBE,

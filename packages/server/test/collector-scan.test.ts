@@ -1,6 +1,6 @@
-import { canonicalJSON } from '@pharos/core';
+import { canonicalJSON, seededRandom } from '@pharos/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seededRandom, webConnectivityMeasurement } from '../src/bench/measurements.js';
+import { webConnectivityMeasurement } from '../src/bench/measurements.js';
 import { scanCanonicalBatch } from '../src/collector/canonical-scan.js';
 import { body, collector, post, signed, type TestCollector } from './collector-fixtures.js';
 

@@ -1,6 +1,5 @@
-import { canonicalJSON } from '@pharos/core';
+import { canonicalJSON, seededRandom } from '@pharos/core';
 import { describe, expect, it } from 'vitest';
-import { seededRandom } from '../src/bench/measurements.js';
 import { canonicalize } from '../src/collector/canonical.js';
 import { KeyRateLimiter } from '../src/collector/rate-limit.js';
 import { needlesFor, scrubValue } from '../src/collector/scrub.js';

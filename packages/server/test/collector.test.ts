@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
-import { canonicalJSON, ed25519PublicKey, ed25519Sign, toBase64 } from '@pharos/core';
+import { canonicalJSON, ed25519PublicKey, ed25519Sign, seededRandom, toBase64 } from '@pharos/core';
 import { afterEach, describe, expect, it } from 'vitest';
-import { seededRandom, webConnectivityMeasurement } from '../src/bench/measurements.js';
+import { webConnectivityMeasurement } from '../src/bench/measurements.js';
 import {
   AZERCELL,
   body,

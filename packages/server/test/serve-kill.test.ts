@@ -10,11 +10,16 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { fromBase64, openCheckpoint, parseVerifierKey, verifyCheckpointConsistency } from '@pharos/core';
+import {
+  fromBase64,
+  openCheckpoint,
+  parseVerifierKey,
+  seededRandom,
+  verifyCheckpointConsistency,
+} from '@pharos/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   benchProbe,
-  seededRandom,
   signItem,
   submissionBody,
   webConnectivityMeasurement,

@@ -5,8 +5,8 @@
  */
 import { sign } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
-import { canonicalJSON } from '@pharos/core';
-import { benchProbe, type ProbeIdentity, seededRandom, webConnectivityMeasurement } from './measurements.js';
+import { canonicalJSON, seededRandom } from '@pharos/core';
+import { benchProbe, type ProbeIdentity, webConnectivityMeasurement } from './measurements.js';
 
 export interface Corpus {
   /** Per probe, its batch bodies in order. */

@@ -10,8 +10,6 @@
 import { createHash, createPrivateKey, createPublicKey, type KeyObject, sign } from 'node:crypto';
 import { canonicalJSON } from '@pharos/core';
 
-export { seededRandom } from '@pharos/core';
-
 export interface ProbeIdentity {
   privateKey: KeyObject;
   /** Base64 of the raw 32-byte public key. */
