@@ -142,6 +142,8 @@ interface Staged {
   checkpoint: CheckpointRow;
   tree: CompactTree;
   leaves: Array<{ entry: Uint8Array; created: ReturnType<CompactTree['append']> }>;
+  /** Where the body files end once this group's bodies are written. */
+  bodiesEnd: BodyMark;
 }
 
 /** How a commit ended, for the drain loop: its group is told only on success. */
@@ -396,6 +398,7 @@ export class Sequencer {
         ...fresh.map((f) => ({ entry: f.prepared.entry, created: f.created })),
         ...records.map((r, i) => ({ entry: r.entry, created: recordCreated[i]! })),
       ],
+      bodiesEnd: this.state.bodies.mark,
     };
     if (!staged.empty) this.staged = { tree, ids: newIds };
     return staged;
@@ -418,8 +421,7 @@ export class Sequencer {
       for (const leaf of staged.leaves) this.state.edge.addLeaf(leaf.entry, leaf.created);
       for (const r of staged.rows) this.state.ids.add(r.id, r.logIndex);
       this.state.checkpoint = staged.checkpoint.note;
-      const last = staged.rows.at(-1)?.body;
-      if (last) this.committedBodies = { segment: last.segment, end: last.offset + last.length + 1 };
+      this.committedBodies = staged.bodiesEnd;
       if (this.staged?.tree === staged.tree) this.staged = null;
       this.onCommit();
     }
