@@ -1,7 +1,9 @@
 import { canonicalJSON, seededRandom } from '@pharos/core';
 import { describe, expect, it } from 'vitest';
+import { webConnectivityMeasurement } from '../src/bench/measurements.js';
 import { canonicalize } from '../src/collector/canonical.js';
 import { KeyRateLimiter } from '../src/collector/rate-limit.js';
+import { envelopeSchema, isPlainEnvelope } from '../src/collector/schema.js';
 import { needlesFor, scrubValue } from '../src/collector/scrub.js';
 import { weakKeyReason } from '../src/collector/signature.js';
 import { decompressZstd, outputBound } from '../src/collector/zstd.js';
@@ -170,5 +172,108 @@ describe('keys and rate limits', () => {
     expect(at(500, [['a', 1]])).toEqual({ ok: false, retryAfterSeconds: 1 });
     expect(at(100_000, [['c', 1]]).ok).toBe(true);
     expect(limiter.size).toBeLessThanOrEqual(2);
+  });
+});
+
+describe("the fast path's envelope check", () => {
+  const valid = (random: () => number) => {
+    const m = webConnectivityMeasurement(random);
+    return { ...m, test_keys: {} };
+  };
+  /** Values that sit on or just past some field's rule, and values of every JSON type. */
+  const odd: unknown[] = [
+    undefined,
+    null,
+    '',
+    'x',
+    'x'.repeat(256),
+    'x'.repeat(257),
+    'x'.repeat(8192),
+    'x'.repeat(8193),
+    0,
+    -0,
+    -1,
+    1.5,
+    Number.POSITIVE_INFINITY,
+    Number.NaN,
+    true,
+    [],
+    ['AZ'],
+    {},
+    { a: 'b' },
+    { a: 1 },
+    Object.create(null),
+    '0.2.0',
+    '0.2.1',
+    'web_connectivity',
+    'Web_connectivity',
+    '127.0.0.1',
+    '127.0.0.2',
+    'AZ',
+    'az',
+    'AZE',
+    'AS0',
+    'AS00',
+    'AS29049',
+    'AS12345678901',
+    'as1',
+    '2024-02-29 23:59:59',
+    '2023-02-29 12:00:00',
+    '2024-01-01 24:00:00',
+    '2024-01-01T00:00:00',
+    '2024-01-01 00:00:00 ',
+  ];
+  const fields = [
+    'data_format_version',
+    'test_name',
+    'test_version',
+    'measurement_start_time',
+    'test_start_time',
+    'test_runtime',
+    'probe_ip',
+    'probe_cc',
+    'probe_asn',
+    'software_name',
+    'software_version',
+    'input',
+    'report_id',
+    'annotations',
+    'probe_network_name',
+    'resolver_ip',
+    'resolver_asn',
+    'test_keys',
+    'x_extra',
+  ];
+
+  it('accepts every envelope a probe writes', () => {
+    const random = seededRandom(7);
+    for (let n = 0; n < 500; n++) {
+      const m = valid(random);
+      expect(envelopeSchema.safeParse(m).success).toBe(true);
+      expect(isPlainEnvelope(m)).toBe(true);
+    }
+  });
+
+  it('accepts nothing the envelope schema refuses (20,000 mutated envelopes)', () => {
+    const random = seededRandom(11);
+    const pick = <T>(l: readonly T[]) => l[Math.floor(random() * l.length)]!;
+    let refused = 0;
+    for (let n = 0; n < 20000; n++) {
+      const m: Record<string, unknown> = valid(random);
+      for (let k = 1 + Math.floor(random() * 3); k > 0; k--) {
+        const field = pick(fields);
+        const value = pick(odd);
+        if (value === undefined && random() < 0.5) delete m[field];
+        else m[field] = value;
+      }
+      const zod = envelopeSchema.safeParse(m).success;
+      if (!zod) refused++;
+      if (isPlainEnvelope(m) && !zod) {
+        throw new Error(`the fast check accepted what zod refuses: ${JSON.stringify(m).slice(0, 400)}`);
+      }
+    }
+    // The mutations must reach both sides of the rules for the comparison to mean anything.
+    expect(refused).toBeGreaterThan(5000);
+    expect(refused).toBeLessThan(19000);
   });
 });

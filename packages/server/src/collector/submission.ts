@@ -21,7 +21,13 @@ import { itemError, SubmissionError } from './errors.js';
 import type { NetworkOrigin } from './geo.js';
 import type { CollectorOptions } from './options.js';
 import type { KeyRateLimiter } from './rate-limit.js';
-import { describeIssue, envelopeSchema, submissionItemSchema, submissionSchema } from './schema.js';
+import {
+  describeIssue,
+  envelopeSchema,
+  isPlainEnvelope,
+  submissionItemSchema,
+  submissionSchema,
+} from './schema.js';
 import { needlesFor, ScrubError, scrubValue } from './scrub.js';
 import { type KeyCache, type ProbeKey, verifyEd25519 } from './signature.js';
 import type { IncomingMeasurement } from './store.js';
@@ -65,7 +71,10 @@ export async function prepareBatch(
   // Started now, it loads (first time) or answers while the signatures are checked.
   const origin = ctx.locate(clientIP);
   origin.catch(() => {});
-  const fast = await fastBatch(body, ctx);
+  const scanned = await fastBatch(body, ctx);
+  // The body may have been moved to a signature thread and back: from here on it is this one.
+  body = scanned.body;
+  const fast = scanned.result;
   const checked = fast?.items ?? generalBatch(body, ctx);
 
   const { ok, ids } = fast?.verified ?? (await verifyAll(checked, ctx));
@@ -162,27 +171,40 @@ function generalBatch(body: Buffer, ctx: SubmissionContext): KeyedItem[] {
   );
 }
 
+type FastResult = { items: KeyedItem[]; verified: VerifyResult | null } | null;
+
 /**
- * The batch through the fast path, or null when it declines or finds anything wrong. With
- * signature threads, one of them scans the body and checks every signature in the same message,
- * so the main thread only parses envelopes.
+ * The batch through the fast path (result null when it declines or finds anything wrong), and the
+ * body to go on with: with signature threads, one of them scans the body and checks every
+ * signature in the same message, so the main thread only parses envelopes, and the body comes
+ * back from that thread (verify-threads.ts).
  */
 async function fastBatch(
   body: Buffer,
   ctx: SubmissionContext,
-): Promise<{ items: KeyedItem[]; verified: VerifyResult | null } | null> {
-  if (!isUtf8(body)) return null;
-  const { items: scanned, verified } = ctx.verifier
-    ? await ctx.verifier.scanAndVerify(body, ctx.options.maxBatchSize)
-    : { items: scanCanonicalBatch(body, ctx.options.maxBatchSize), verified: null };
-  if (!scanned) return null;
+): Promise<{ body: Buffer; result: FastResult }> {
+  if (!isUtf8(body)) return { body, result: null };
+  if (ctx.verifier) {
+    const scan = await ctx.verifier.scanAndVerify(body, ctx.options.maxBatchSize);
+    return { body: scan.body, result: scan.items && checkScanned(scan.body, scan.items, scan.verified, ctx) };
+  }
+  const items = scanCanonicalBatch(body, ctx.options.maxBatchSize);
+  return { body, result: items && checkScanned(body, items, null, ctx) };
+}
+
+/** The scanned items with their envelopes parsed and checked; null at the first problem. */
+function checkScanned(
+  body: Buffer,
+  scanned: ScannedItem[],
+  verified: VerifyResult | null,
+  ctx: SubmissionContext,
+): FastResult {
   const out: KeyedItem[] = [];
   try {
     for (const [index, s] of scanned.entries()) {
       if (s.end - s.start > ctx.options.maxMeasurementBytes) return null;
       const { measurement, testKeyScalars } = measurementAt(body, s);
-      const envelope = envelopeSchema.safeParse(measurement);
-      if (!envelope.success) return null;
+      if (!isPlainEnvelope(measurement)) return null;
       if (testKeyScalars) deferTestKeys(measurement, body, s);
       out.push(
         withKey(
@@ -193,8 +215,8 @@ async function fastBatch(
             bytes: body.subarray(s.start, s.end),
             probeKey: s.probeKey,
             signature: s.signature,
-            claimedCC: envelope.data.probe_cc,
-            claimedASN: envelope.data.probe_asn,
+            claimedCC: measurement.probe_cc as string,
+            claimedASN: measurement.probe_asn as string,
           },
           ctx.keys,
         ),
