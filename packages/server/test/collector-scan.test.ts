@@ -2,6 +2,7 @@ import { canonicalJSON, seededRandom } from '@pharos/core';
 import { afterEach, describe, expect, it } from 'vitest';
 import { webConnectivityMeasurement } from '../src/bench/measurements.js';
 import { scanCanonicalBatch } from '../src/collector/canonical-scan.js';
+import { measurementAt } from '../src/collector/submission.js';
 import { body, collector, post, signed, type TestCollector } from './collector-fixtures.js';
 
 const KEY = `${'A'.repeat(43)}=`;
@@ -183,6 +184,37 @@ describe('the canonical scan (the fast path)', () => {
     const whole = batchOf('{"a":[1.5,"x\\n",{"b":true}],"c":null}');
     expect(scanned(whole)).not.toBeNull();
     for (let cut = 0; cut < whole.length; cut++) expect(scanned(whole.subarray(0, cut))).toBeNull();
+  });
+});
+
+describe('a scanned measurement as an object', () => {
+  it('is what JSON.parse makes of its text, but test_keys: only its scalar members, for now', () => {
+    const random = seededRandom(5);
+    const values: unknown[] = Array.from({ length: 30 }, () => webConnectivityMeasurement(random));
+    for (let i = 0; i < 300; i++) values.push({ k: randomJSON(random), test_keys: randomJSON(random) });
+    values.push({ a: 1, test_keys: {} }, { a: 1, test_keys: { x: [1], y: { z: 2 } } }, { test_keys: 'no' });
+    let withScalars = 0;
+    for (const value of values) {
+      const text = canonicalJSON(JSON.parse(JSON.stringify(value)));
+      const b = batchOf(text);
+      const found = scanCanonicalBatch(b, 1);
+      if (!found) continue;
+      const { measurement, testKeyScalars } = measurementAt(b, found[0]!);
+      const parsed = JSON.parse(text) as Record<string, unknown>;
+      const keys = parsed.test_keys;
+      if (keys !== null && typeof keys === 'object' && !Array.isArray(keys)) {
+        const scalars = Object.fromEntries(
+          Object.entries(keys).filter(([, v]) => v === null || typeof v !== 'object'),
+        );
+        expect(testKeyScalars).toEqual(scalars);
+        if (Object.keys(scalars).length > 0) withScalars++;
+      } else {
+        expect(testKeyScalars).toBeUndefined();
+      }
+      // (The collector then puts a test_keys in place that parses the body's when first read.)
+      expect({ ...measurement, test_keys: keys }).toEqual(parsed);
+    }
+    expect(withScalars).toBeGreaterThan(50);
   });
 });
 

@@ -10,7 +10,12 @@ import { canonicalJSON } from '@pharos/core';
 import { bodyText } from '../collector/body.js';
 import { canonicalize } from '../collector/canonical.js';
 import { type ScannedItem, scanCanonicalBatch } from '../collector/canonical-scan.js';
-import { envelopeSchema, submissionItemSchema, submissionSchema } from '../collector/schema.js';
+import {
+  envelopeSchema,
+  isPlainEnvelope,
+  submissionItemSchema,
+  submissionSchema,
+} from '../collector/schema.js';
 import { loadSodium } from '../collector/sodium.js';
 import { measurementAt } from '../collector/submission.js';
 
@@ -62,12 +67,12 @@ export function measureStageCosts(bodies: Buffer[], perBatch: number, minMs = 15
       bodies.length,
       (i) => scanCanonicalBatch(bodies[i]!, 1000),
     ),
-    time(
-      'envelope: UTF-8 decode and JSON.parse without test_keys, and its scalar members',
-      scanned.length,
-      (i) => measurementAt(scanned[i]!.body, scanned[i]!.item),
+    time('envelope: JSON.parse of it with only the scalar members of test_keys', scanned.length, (i) =>
+      measurementAt(scanned[i]!.body, scanned[i]!.item),
     ),
-    time('envelope schema (zod)', envelopes.length, (i) => envelopeSchema.safeParse(envelopes[i])),
+    time('envelope check (by hand; zod only when it says no)', envelopes.length, (i) =>
+      isPlainEnvelope(envelopes[i]!),
+    ),
     time('SHA-256, the id (signature thread)', signedBytes.length, (i) =>
       createHash('sha256').update(signedBytes[i]!).digest('hex'),
     ),

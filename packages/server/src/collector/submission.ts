@@ -231,31 +231,34 @@ function checkScanned(
 
 /**
  * A scanned measurement as an object. Its envelope is parsed now, for the schema and the store's
- * columns, with test_keys standing in as `{}` (the scan found it is an object); `deferTestKeys`
- * then puts the real one in its place, parsed from the body the first time it is read (scrubbing,
- * a test), which storing never does. The members of test_keys that are not objects or arrays are
- * parsed now (`testKeyScalars`): they are small, and all that a measurement's outcome needs.
+ * columns, with test_keys cut down to its members that are not objects or arrays
+ * (`testKeyScalars`): they are small, and all that a measurement's outcome needs. One text, one
+ * JSON.parse: the canonical bytes of the envelope and of those members, copied from the body.
+ * `deferTestKeys` then puts the whole test_keys in its place, parsed from the body the first time
+ * it is read (scrubbing, a test), which storing never does.
  */
 export function measurementAt(
   body: Buffer,
   s: ScannedItem,
 ): { measurement: Record<string, unknown>; testKeyScalars?: Record<string, unknown> } {
   if (s.testKeysStart < 0) return { measurement: JSON.parse(body.toString('utf8', s.start, s.end)) };
-  const head = body.toString('utf8', s.start, s.testKeysStart);
-  const tail = body.toString('utf8', s.testKeysEnd, s.end);
-  const measurement = JSON.parse(`${head}{}${tail}`) as Record<string, unknown>;
-  const testKeyScalars: Record<string, unknown> = {};
+  // Up to and including test_keys' opening brace.
+  const parts: Buffer[] = [body.subarray(s.start, s.testKeysStart + 1)];
   const m = s.testKeysMembers;
   for (let k = 0; k < m.length; k += 4) {
     const first = body[m[k + 2]!];
     if (first === 0x7b || first === 0x5b) continue; // { or [
-    // Member names the scan accepts are printable ASCII.
-    testKeyScalars[body.toString('latin1', m[k], m[k + 1])] = JSON.parse(
-      body.toString('utf8', m[k + 2], m[k + 3]),
-    );
+    if (parts.length > 1) parts.push(COMMA);
+    // From the name's opening quote to the end of the value.
+    parts.push(body.subarray(m[k]! - 1, m[k + 3]));
   }
-  return { measurement, testKeyScalars };
+  // From test_keys' closing brace to the end of the measurement.
+  parts.push(body.subarray(s.testKeysEnd - 1, s.end));
+  const measurement = JSON.parse(Buffer.concat(parts).toString('utf8')) as Record<string, unknown>;
+  return { measurement, testKeyScalars: measurement.test_keys as Record<string, unknown> };
 }
+
+const COMMA = Buffer.from(',');
 
 function deferTestKeys(measurement: Record<string, unknown>, body: Buffer, s: ScannedItem): void {
   const settle = (value: unknown) =>
