@@ -166,3 +166,38 @@ describe('kill -9 while appending', () => {
     expect(lost).toEqual([]);
   }, 120_000);
 });
+
+describe('a script that appends and closes', () => {
+  // Nothing but the store keeps such a process alive: a close that waited for a timer that does
+  // not hold the event loop (the publisher's pause) never finished, and the process exited early.
+  it('gets to the end of its close, with everything published', async () => {
+    const dataDir = path.join(tmp.dir, 'script');
+    const script = `
+      const { openEvidenceStore } = await import(${JSON.stringify(pathToFileURL(builtStore).href)});
+      const { createHash } = await import('node:crypto');
+      const store = await openEvidenceStore({ dataDir: process.argv.at(-1) });
+      for (let n = 0; n < 3; n++) {
+        const body = Buffer.from(JSON.stringify({ n, test_name: 'web_connectivity' }));
+        await store.append([{ id: createHash('sha256').update(body).digest('hex'), body,
+          measurement: { n, test_name: 'web_connectivity' }, probeKey: Buffer.alloc(32, 7).toString('base64'),
+          signature: Buffer.alloc(64, 9).toString('base64'), scrubbed: false, receivedAt: new Date(),
+          network: { derivedCC: null, derivedASN: null, claimedCC: 'ZZ', claimedASN: 'AS0', mismatch: false } }]);
+      }
+      await store.close();
+      process.stdout.write('closed at size ' + store.checkpoint().split('\\n')[1]);
+    `;
+    const { code, out } = await new Promise<{ code: number | null; out: string }>((resolve, reject) => {
+      const child = spawn(process.execPath, ['--input-type=module', '-e', script, dataDir], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      let out = '';
+      child.stdout.on('data', (d: Buffer) => {
+        out += d.toString();
+      });
+      child.on('error', reject);
+      child.on('exit', (c) => resolve({ code: c, out }));
+    });
+    expect(out).toBe('closed at size 3');
+    expect(code).toBe(0);
+  });
+});

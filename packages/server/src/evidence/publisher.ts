@@ -27,10 +27,6 @@ export interface CommittedState {
 /** Least time between the starts of two publications. */
 const MIN_INTERVAL_MS = 200;
 
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms).unref());
-}
-
 export class Publisher {
   private current: PublishedState | null = null;
   private running: Promise<void> | null = null;
@@ -41,6 +37,8 @@ export class Publisher {
   private gcHolds = 0;
   private deferred: TileData[] = [];
   private lastStarted = Number.NEGATIVE_INFINITY;
+  /** Ends the loop's current pause at once (close). */
+  private wake: (() => void) | null = null;
 
   constructor(
     private readonly files: TileFiles,
@@ -52,6 +50,25 @@ export class Publisher {
   get state(): PublishedState {
     if (!this.current) throw new Error('the log has not been published yet');
     return this.current;
+  }
+
+  /**
+   * A pause of the publishing loop. Its timer does not keep the process alive, and `close` ends it:
+   * a close that waited for an unreferenced timer would never finish in a process with nothing
+   * else to do (a script that appends and closes the store exited half-way, with code 13).
+   */
+  private pause(ms: number): Promise<void> {
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.wake = null;
+        resolve();
+      }, ms).unref();
+      this.wake = () => {
+        clearTimeout(timer);
+        this.wake = null;
+        resolve();
+      };
+    });
   }
 
   /** Publishes what is committed now (used at startup, before anything is served). */
@@ -76,7 +93,7 @@ export class Publisher {
       // Under steady ingest, commits come every few tens of milliseconds; publishing each (a dozen
       // files, each fsynced) cost more than it is worth. Later commits are published together.
       const wait = this.lastStarted + MIN_INTERVAL_MS - performance.now();
-      if (wait > 0) await sleep(wait);
+      if (wait > 0 && !this.closed) await this.pause(wait);
       this.lastStarted = performance.now();
       this.again = false;
       try {
@@ -85,7 +102,7 @@ export class Publisher {
       } catch (err) {
         this.failures++;
         this.logger.error({ err }, 'publishing tiles and checkpoint failed; retrying');
-        await sleep(Math.min(5000, 50 * 2 ** this.failures));
+        if (!this.closed) await this.pause(Math.min(5000, 50 * 2 ** this.failures));
         this.again = !this.closed;
       }
     } while (this.again);
@@ -129,6 +146,7 @@ export class Publisher {
   /** Stops scheduling, and publishes whatever was committed last. */
   async close(): Promise<void> {
     this.closed = true;
+    this.wake?.();
     await this.running;
     const { size, checkpoint } = this.committed();
     if (this.current?.size !== size || this.current.checkpoint !== checkpoint) await this.publishOnce();
