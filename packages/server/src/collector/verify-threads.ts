@@ -178,10 +178,11 @@ export class VerifyThreads {
   /**
    * Scans a batch body for canonical measurements (canonical-scan.ts) and, if it is one, verifies
    * and hashes each: the collector's fast path, in one message, off the main thread. A body that
-   * owns its whole ArrayBuffer (as a request body of any size does) is moved to the thread and back
-   * rather than copied: `body` is then unusable, and the result's body is the same bytes. Copying
-   * 0.6 MB per batch into fresh memory cost the main thread more than anything else it did with
-   * the body.
+   * owns its whole ArrayBuffer (any request body over 4 KB: smaller ones share Node's pool) is
+   * moved to the thread and back rather than copied: `body` is then unusable, and the result's
+   * body is the same bytes (if the thread dies meanwhile, the request fails with a server error).
+   * Copying 0.6 MB per batch into fresh memory cost the main thread more than anything else it
+   * did with the body.
    */
   async scanAndVerify(body: Buffer, maxItems: number): Promise<ScanResult> {
     const movable = body.byteOffset === 0 && body.byteLength === body.buffer.byteLength;
