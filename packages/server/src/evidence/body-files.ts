@@ -7,8 +7,9 @@
  * compressed at every database checkpoint, and crosses into DuckDB on the main thread. Measured on
  * the project machine with 12.6 KB bodies, the store appended 3,300–3,900 measurements/s with
  * bodies in the table and 6,900–7,000/s with them in these files (evidence/append-bench.ts). A group
- * commit is one vectored write and one fdatasync, done before the database commit that refers to
- * the bytes: a committed row always points at durable bytes. Bytes written by a commit that then
+ * commit is one write (whole blocks with O_DIRECT, see segment-writer.ts) and one fdatasync, done
+ * before the database commit that refers to the bytes: a committed row always points at durable
+ * bytes. Bytes written by a commit that then
  * failed are cut off again (`rollback`), and at start anything after the last committed body (a
  * crash between the two) is truncated.
  *
@@ -18,6 +19,7 @@
 import { type FileHandle, open, readdir, stat, truncate, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { DurableWriter, fsyncDirectory } from './durable-file.js';
+import { SegmentWriter } from './segment-writer.js';
 
 export const BODIES_DIR = 'bodies';
 
@@ -129,7 +131,7 @@ export class BodyReader {
 export class BodyFiles extends BodyReader {
   private constructor(
     dataDir: string,
-    private writer: FileHandle,
+    private writer: SegmentWriter,
     private segment: number,
     private end: number,
     private readonly segmentBytes: number,
@@ -164,16 +166,16 @@ export class BodyFiles extends BodyReader {
       );
     }
     if (size > at.end) await truncate(file, at.end);
-    const handle = await open(file, found ? 'r+' : 'w');
+    const writer = await SegmentWriter.open(file, at.end, !found);
     try {
-      if (size > at.end) await handle.sync();
+      if (size > at.end) await writer.datasync();
       // Also makes the name of a segment just created durable.
       await removeSegmentsAfter(dataDir, at.segment);
     } catch (err) {
-      await handle.close();
+      await writer.close();
       throw err;
     }
-    return new BodyFiles(dataDir, handle, at.segment, at.end, segmentBytes);
+    return new BodyFiles(dataDir, writer, at.segment, at.end, segmentBytes);
   }
 
   /** Where the next body goes. */
@@ -197,7 +199,7 @@ export class BodyFiles extends BodyReader {
       buffers.push(b, NEWLINE);
       at += b.byteLength + 1;
     }
-    await writeAll(this.writer, buffers, this.end, total);
+    await this.writer.append(buffers);
     await this.writer.datasync();
     this.end = at;
     return locations;
@@ -211,7 +213,7 @@ export class BodyFiles extends BodyReader {
     if (mark.segment !== this.segment) {
       await this.writer.close();
       await removeSegmentsAfter(this.dataDir, mark.segment);
-      this.writer = await open(segmentFile(this.dataDir, mark.segment), 'r+');
+      this.writer = await SegmentWriter.open(segmentFile(this.dataDir, mark.segment), mark.end, false);
       this.segment = mark.segment;
     }
     await this.writer.truncate(mark.end);
@@ -220,7 +222,7 @@ export class BodyFiles extends BodyReader {
   }
 
   private async nextSegment(): Promise<void> {
-    const next = await open(segmentFile(this.dataDir, this.segment + 1), 'w');
+    const next = await SegmentWriter.open(segmentFile(this.dataDir, this.segment + 1), 0, true);
     await fsyncDirectory(path.join(this.dataDir, BODIES_DIR));
     const previous = this.writer;
     this.writer = next;
@@ -232,28 +234,5 @@ export class BodyFiles extends BodyReader {
   override async close(): Promise<void> {
     await super.close();
     await this.writer.close().catch(() => {});
-  }
-}
-
-/** writev until every byte is written (a regular file may take fewer bytes at a time, e.g. near full). */
-async function writeAll(handle: FileHandle, buffers: Uint8Array[], position: number, total: number) {
-  let written = 0;
-  let rest = buffers;
-  while (written < total) {
-    const { bytesWritten } = await handle.writev(rest, position + written);
-    if (bytesWritten === 0) throw new Error('the body file took no bytes');
-    written += bytesWritten;
-    if (written >= total) break;
-    // Drop what was written, including a partly written buffer's head.
-    let skip = bytesWritten;
-    const left: Uint8Array[] = [];
-    for (const b of rest) {
-      if (skip >= b.byteLength) skip -= b.byteLength;
-      else {
-        left.push(skip > 0 ? b.subarray(skip) : b);
-        skip = 0;
-      }
-    }
-    rest = left;
   }
 }
