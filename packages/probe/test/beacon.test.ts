@@ -303,14 +303,23 @@ describe('pharos-probe run --beacon-interval', () => {
 });
 
 describe('beacon timing and the missed list', () => {
-  it('sends in the middle half of each interval, never twice within half an interval', () => {
+  it('sends in the middle half of each interval, in every step after the first, never twice within a quarter interval', () => {
+    const interval = 60_000;
     for (const fp of ['00000000', 'ffffffff', '80000000']) {
-      const phase = beaconPhaseMs(fp, 60_000);
+      const phase = beaconPhaseMs(fp, interval);
       expect(phase).toBeGreaterThanOrEqual(15_000);
       expect(phase).toBeLessThan(45_000);
-      const next = nextSendTime(1_000_000, 60_000, phase);
-      expect(next % 60_000).toBe(phase);
-      expect(next - 1_000_000).toBeGreaterThanOrEqual(30_000);
+      // A first beacon anywhere in its step, then the steady state from there.
+      for (const first of [1_000_000, 1_020_000, 1_019_999, 1_079_999, 1_080_000 + phase]) {
+        let sent = first;
+        for (let step = 1; step <= 3; step++) {
+          const next = nextSendTime(sent, interval, phase);
+          expect(next % interval).toBe(phase);
+          expect(Math.floor(next / interval)).toBe(Math.floor(first / interval) + step);
+          expect(next - sent).toBeGreaterThanOrEqual(interval / 4);
+          sent = next;
+        }
+      }
     }
     expect(parseDuration('--interval', '5m')).toBe(300_000);
     expect(parseDuration('--interval', '90')).toBe(90_000);

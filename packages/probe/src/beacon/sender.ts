@@ -61,12 +61,15 @@ export function beaconPhaseMs(fingerprint: string, intervalMs: number): number {
   return Math.floor(intervalMs / 4 + fraction * (intervalMs / 2));
 }
 
-/** The first send time (collector clock) at the phase that is at least half an interval after `after`. */
+/**
+ * When to send after a beacon sent at `afterMs` (collector clock): this key's phase in the next
+ * step. So every step from the first on holds one beacon, whenever the first went out, and no two
+ * go out closer than a quarter interval (the phase is at least that far into its step). Waiting
+ * "at least half an interval" instead skipped a whole step after a first beacon sent late in its
+ * step, and the server saw the probe silent for it.
+ */
 export function nextSendTime(afterMs: number, intervalMs: number, phaseMs: number): number {
-  const earliest = afterMs + intervalMs / 2;
-  let t = Math.floor((earliest - phaseMs) / intervalMs) * intervalMs + phaseMs;
-  while (t < earliest) t += intervalMs;
-  return t;
+  return (Math.floor(afterMs / intervalMs) + 1) * intervalMs + phaseMs;
 }
 
 export class BeaconSender {
