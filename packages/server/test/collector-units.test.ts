@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { webConnectivityMeasurement } from '../src/bench/measurements.js';
 import { canonicalize } from '../src/collector/canonical.js';
 import { KeyRateLimiter } from '../src/collector/rate-limit.js';
-import { envelopeSchema, isPlainEnvelope } from '../src/collector/schema.js';
+import { envelopeSchema, isOoniTime, isPlainEnvelope } from '../src/collector/schema.js';
 import { needlesFor, scrubValue } from '../src/collector/scrub.js';
 import { weakKeyReason } from '../src/collector/signature.js';
 import { decompressZstd, outputBound } from '../src/collector/zstd.js';
@@ -172,6 +172,68 @@ describe('keys and rate limits', () => {
     expect(at(500, [['a', 1]])).toEqual({ ok: false, retryAfterSeconds: 1 });
     expect(at(100_000, [['c', 1]]).ok).toBe(true);
     expect(limiter.size).toBeLessThanOrEqual(2);
+  });
+});
+
+describe('OONI times', () => {
+  /** The rule as it was first written: a regular expression, then a Date that must round-trip. */
+  function reference(value: string): boolean {
+    const m = /^(\d{4})-(\d{2})-(\d{2}) (\d{2}):(\d{2}):(\d{2})$/.exec(value);
+    if (!m) return false;
+    const [, y, mo, d, h, mi, s] = m.map(Number) as number[];
+    const date = new Date(Date.UTC(y!, mo! - 1, d!, h!, mi!, s!));
+    return (
+      date.getUTCFullYear() === y &&
+      date.getUTCMonth() === mo! - 1 &&
+      date.getUTCDate() === d &&
+      h! < 24 &&
+      mi! < 60 &&
+      s! < 60
+    );
+  }
+  const two = (n: number) => String(n).padStart(2, '0');
+
+  it('are read by hand exactly as the regular expression and Date read them', () => {
+    let valid = 0;
+    const years = [0, 1, 99, 100, 101, 1582, 1600, 1700, 1900, 1999, 2000, 2024, 2025, 2100, 2400, 9999];
+    for (const y of years) {
+      for (let mo = 0; mo <= 13; mo++) {
+        for (let d = 0; d <= 32; d++) {
+          for (const [h, mi, s] of [
+            [0, 0, 0],
+            [23, 59, 59],
+            [24, 0, 0],
+            [0, 60, 0],
+            [0, 0, 60],
+            [99, 99, 99],
+          ]) {
+            const t = `${String(y).padStart(4, '0')}-${two(mo)}-${two(d)} ${two(h!)}:${two(mi!)}:${two(s!)}`;
+            expect(isOoniTime(t), t).toBe(reference(t));
+            if (reference(t)) valid++;
+          }
+        }
+      }
+    }
+    expect(valid).toBeGreaterThan(9000);
+    // Every character of a good time replaced by others, and the time cut or lengthened.
+    const good = '2024-02-29 23:59:59';
+    const random = seededRandom(11);
+    for (let i = 0; i < good.length; i++) {
+      for (const c of ['0', '9', '-', ':', ' ', 'a', '/', '\u0660', '\uff10']) {
+        const t = good.slice(0, i) + c + good.slice(i + 1);
+        expect(isOoniTime(t), t).toBe(reference(t));
+      }
+      expect(isOoniTime(good.slice(0, i)), good.slice(0, i)).toBe(false);
+    }
+    for (let i = 0; i < 2000; i++) {
+      const t = Array.from({ length: 17 + Math.floor(random() * 5) }, () =>
+        '0123456789-: T'.charAt(Math.floor(random() * 14)),
+      ).join('');
+      expect(isOoniTime(t), t).toBe(reference(t));
+    }
+    expect(isOoniTime(`${good}Z`)).toBe(false);
+    expect(isOoniTime(good)).toBe(true);
+    expect(isOoniTime('2023-02-29 00:00:00')).toBe(false);
   });
 });
 
