@@ -12,6 +12,7 @@ import {
   leafHash,
   MemoryTree,
   parseSignerKey,
+  seededRandom,
   signCheckpoint,
   tileHashes,
   tilesForTreeSize,
@@ -69,6 +70,29 @@ describe('log entries', () => {
       `{"kind":"measurement","probe_key":"${fields.probeKey}","received":"2024-01-02T03:04:05.006Z","scrubbed":false,"sha256":"${fields.sha256}"}`,
     );
     expect(parseMeasurementEntry(text)).toEqual(JSON.parse(text));
+  });
+
+  it('are the canonical JSON of their members, for any key, hash, time and flag', () => {
+    const random = seededRandom(3);
+    for (let i = 0; i < 2000; i++) {
+      const f = {
+        sha256: Buffer.from(Array.from({ length: 32 }, () => Math.floor(random() * 256))).toString('hex'),
+        probeKey: Buffer.from(Array.from({ length: 32 }, () => Math.floor(random() * 256))).toString(
+          'base64',
+        ),
+        received: new Date(Math.floor(random() * 8e12)),
+        scrubbed: random() < 0.5,
+      };
+      expect(formatMeasurementEntry(f)).toBe(
+        canonicalJSON({
+          kind: 'measurement',
+          sha256: f.sha256,
+          probe_key: f.probeKey,
+          received: f.received.toISOString(),
+          scrubbed: f.scrubbed,
+        }),
+      );
+    }
   });
 
   it('refuse anything that is not exactly the documented form', () => {

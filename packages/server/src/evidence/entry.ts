@@ -49,20 +49,20 @@ export function isRecordKind(kind: unknown): kind is RecordKind {
   return typeof kind === 'string' && (RECORD_KINDS as readonly string[]).includes(kind);
 }
 
-/** The entry text for a measurement. */
+/**
+ * The entry text for a measurement: canonicalJSON of its members, written out in their canonical
+ * order (JSON.stringify writes a string as RFC 8785 does; the sequencer has checked that the key
+ * and hash are base64 and hex). It runs for every measurement, and sorting the members took longer
+ * than the rest; a test compares the two on many entries.
+ */
 export function formatMeasurementEntry(fields: {
   sha256: string;
   probeKey: string;
   received: Date;
   scrubbed: boolean;
 }): string {
-  return canonicalJSON({
-    kind: 'measurement',
-    sha256: fields.sha256,
-    probe_key: fields.probeKey,
-    received: fields.received.toISOString(),
-    scrubbed: fields.scrubbed,
-  });
+  const received = fields.received.toISOString();
+  return `{"kind":"measurement","probe_key":${JSON.stringify(fields.probeKey)},"received":"${received}","scrubbed":${fields.scrubbed === true},"sha256":${JSON.stringify(fields.sha256)}}`;
 }
 
 /** The entry text for a record. */
