@@ -18,7 +18,7 @@ import {
 } from './collector/index.js';
 import { type DetectionService, openDetection } from './detection/service.js';
 import { evidenceRoutes, openEvidenceStore } from './evidence/index.js';
-import type { EvidenceStore } from './evidence/types.js';
+import { type EvidenceStore, envelopeOf } from './evidence/types.js';
 import { addressFreeLogger, type LoggerSetting } from './log-options.js';
 import { type TestHelperOptions, testHelperRoutes } from './test-helper/index.js';
 
@@ -246,7 +246,7 @@ function recordingOutcomes(store: AppStore, detection: DetectionService): Measur
           {
             id: m.id,
             log_index: result.log_index,
-            measurement: m.measurement,
+            measurement: envelopeOf(m),
             testKeyScalars: m.testKeyScalars,
             derivedCC: m.network.derivedCC,
             derivedASN: m.network.derivedASN,

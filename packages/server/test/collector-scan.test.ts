@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { webConnectivityMeasurement } from '../src/bench/measurements.js';
 import { scanCanonicalBatch } from '../src/collector/canonical-scan.js';
 import { measurementAt } from '../src/collector/submission.js';
+import { envelopeOf } from '../src/evidence/types.js';
 import { body, collector, post, signed, type TestCollector } from './collector-fixtures.js';
 
 const KEY = `${'A'.repeat(43)}=`;
@@ -211,7 +212,7 @@ describe('a scanned measurement as an object', () => {
       } else {
         expect(testKeyScalars).toBeUndefined();
       }
-      // (The collector then puts a test_keys in place that parses the body's when first read.)
+      // (The collector's item parses the whole measurement from its bytes when first read.)
       expect({ ...measurement, test_keys: keys }).toEqual(parsed);
     }
     expect(withScalars).toBeGreaterThan(50);
@@ -238,6 +239,12 @@ describe('the collector on either path', () => {
         expect(Buffer.from(stored.body).toString('utf8')).toBe(item.canonical);
         expect(stored.measurement).toEqual(JSON.parse(item.canonical));
         expect(canonicalJSON(stored.measurement)).toBe(item.canonical);
+        // What the store's columns read: the same envelope, from either path.
+        const { test_keys: _, ...envelope } = JSON.parse(item.canonical) as Record<string, unknown>;
+        expect({ ...envelopeOf(stored), test_keys: undefined }).toEqual({
+          ...envelope,
+          test_keys: undefined,
+        });
       }
       await c.app.close();
     }

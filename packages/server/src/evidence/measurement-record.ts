@@ -4,7 +4,7 @@
  * late. They are copies for queries; the body is the evidence.
  */
 import type { MeasurementRow } from './database.js';
-import type { IncomingMeasurement } from './types.js';
+import { envelopeOf, type IncomingMeasurement } from './types.js';
 
 /** OONI's "YYYY-MM-DD hh:mm:ss" (UTC) as a Date, or null when it is not that. */
 export function parseOoniTime(value: unknown): Date | null {
@@ -44,7 +44,8 @@ export function measurementRow(
   item: IncomingMeasurement,
   lateAfterMs: number,
 ): Omit<MeasurementRow, 'logIndex' | 'body'> {
-  const { late, delaySeconds, startTime } = lateness(item.measurement, item.receivedAt, lateAfterMs);
+  const envelope = envelopeOf(item);
+  const { late, delaySeconds, startTime } = lateness(envelope, item.receivedAt, lateAfterMs);
   return {
     id: item.id,
     probeKey: item.probeKey,
@@ -53,8 +54,8 @@ export function measurementRow(
     receivedAt: item.receivedAt,
     late,
     uploadDelaySeconds: delaySeconds,
-    testName: text(item.measurement.test_name),
-    input: text(item.measurement.input),
+    testName: text(envelope.test_name),
+    input: text(envelope.input),
     startTime,
     probeCC: item.network.claimedCC,
     probeASN: item.network.claimedASN,

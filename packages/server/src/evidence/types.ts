@@ -12,11 +12,16 @@ export interface IncomingMeasurement {
    * the collector's fast path, a slice of the request body.
    */
   body: Uint8Array;
-  /** The same measurement, parsed. */
+  /** The same measurement, parsed (from the collector's fast path, when first read). */
   measurement: Record<string, unknown>;
   /**
+   * When the collector parsed only part of it: the measurement with test_keys cut down to
+   * `testKeyScalars`. What the store's columns and detection read (see `envelopeOf`).
+   */
+  envelope?: Record<string, unknown>;
+  /**
    * Its test_keys members that are not objects or arrays, when the collector read them without
-   * parsing test_keys (whose getter then parses it on first use): enough for its outcome.
+   * parsing test_keys: enough for its outcome.
    */
   testKeyScalars?: Record<string, unknown>;
   /** Base64 of the probe's 32-byte Ed25519 public key. */
@@ -179,4 +184,9 @@ export interface EvidenceStore {
   tlogProof(id: string): Promise<string | null>;
   verifyIntegrity(options?: IntegrityOptions): Promise<IntegrityReport>;
   close(): Promise<void>;
+}
+
+/** The parsed measurement with at least its envelope: what the store's columns and detection read. */
+export function envelopeOf(item: IncomingMeasurement): Record<string, unknown> {
+  return item.envelope ?? item.measurement;
 }

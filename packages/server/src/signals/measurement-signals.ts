@@ -50,6 +50,7 @@ export interface MeasurementItem {
   /** The measurement's id (SHA-256 of its canonical JSON). */
   id: string;
   log_index: number;
+  /** The measurement, or at least its envelope (IncomingMeasurement.envelope). */
   measurement: Record<string, unknown>;
   /**
    * The members of its test_keys that are not objects or arrays, when the collector has them
