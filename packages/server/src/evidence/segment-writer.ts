@@ -7,8 +7,8 @@
  * page-cache pages the machine has not touched yet (the bodies are written once and read rarely),
  * and on the project machine, a virtual machine, a first-touched page costs the kernel far more
  * than the copy. Measured with groups of 450 bodies of 12.6 KB each followed by fdatasync, as the
- * sequencer writes them: 24 µs of CPU per body buffered into fresh pages (5 µs into reused ones),
- * 4 µs with O_DIRECT, most of it the copy into the aligned buffer below.
+ * sequencer writes them: 24–26 µs of CPU per body buffered into fresh pages (5–6 µs into reused
+ * ones), 4–6 µs with O_DIRECT, much of it the copy into the aligned buffer below.
  *
  * O_DIRECT needs the memory, the file offset and the length aligned to the device's block size.
  * The bytes are copied into a buffer that is a WebAssembly memory (its pages are mapped by
