@@ -6,9 +6,10 @@
  * Two ways to the same result. The fast path (canonical-scan.ts) takes a body whose measurements
  * are already canonical, as probes send them: it finds each measurement's bytes in the body, which
  * are what was signed, and parses only the envelope (the whole measurement, test_keys and all, is
- * parsed when something asks for it: storing it never does). With signature threads, the scan runs on one of them together with
- * the signature checks. Whenever it declines, or meets any problem, the general path parses
- * the whole body and checks it step by step, and its error names the first problem.
+ * parsed when something asks for it: storing it never does). With signature threads, the scan
+ * runs on one of them together with the signature checks. Whenever it declines, or meets any
+ * problem, the general path parses the whole body and checks it step by step, and its error names
+ * the first problem.
  */
 
 import { isUtf8 } from 'node:buffer';
@@ -179,9 +180,14 @@ class ScannedMeasurement implements IncomingMeasurement {
   }
 
   get measurement(): Record<string, unknown> {
-    const b = this.body;
-    this.#measurement ??= JSON.parse(Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8'));
-    return this.#measurement!;
+    let parsed = this.#measurement;
+    if (parsed === undefined) {
+      const b = this.body;
+      const text = Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('utf8');
+      parsed = JSON.parse(text) as Record<string, unknown>;
+      this.#measurement = parsed;
+    }
+    return parsed;
   }
 }
 

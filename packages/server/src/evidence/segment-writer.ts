@@ -16,8 +16,10 @@
  * each append rewrites that block whole, with the new bytes after it. The file never holds more
  * than the bytes appended (no padding), so it stays plain JSON Lines while the server runs.
  *
- * On a file system without O_DIRECT (tmpfs refuses it at open, some at the first write) every
- * block goes through the page cache instead; nothing else changes.
+ * On a file system without O_DIRECT (it refuses the flag at open, as tmpfs did before Linux 6.6,
+ * or the first write) every block goes through the page cache instead; nothing else changes. A
+ * failed append may leave the staging buffer without the last partial block: the sequencer then
+ * cuts the file back (`truncate`), which reads that block again.
  */
 import { constants, type FileHandle, open } from 'node:fs/promises';
 
