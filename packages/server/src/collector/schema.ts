@@ -8,6 +8,7 @@
  * and test_keys are any object, since their shape is each experiment's own.
  */
 import { z } from 'zod';
+import { parseDecimalAt } from './ip-ranges.js';
 
 export const SUBMISSION_FORMAT = 'pharos-submission/v1';
 
@@ -60,17 +61,6 @@ export const submissionItemSchema = z.strictObject({
 
 const DAYS_IN_MONTH = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
-/** The number the two to four ASCII digits of `v` at [from, to) make; -1 if any is not a digit. */
-function digitsAt(v: string, from: number, to: number): number {
-  let n = 0;
-  for (let i = from; i < to; i++) {
-    const d = v.charCodeAt(i) - 48;
-    if (d < 0 || d > 9) return -1;
-    n = n * 10 + d;
-  }
-  return n;
-}
-
 /**
  * Whether a string is OONI's "YYYY-MM-DD hh:mm:ss" (UTC), and a real date at that. Read by hand
  * rather than with a regular expression and a Date: it runs twice for every measurement the
@@ -80,12 +70,12 @@ function digitsAt(v: string, from: number, to: number): number {
 export function isOoniTime(v: string): boolean {
   if (v.length !== 19) return false;
   if (v[4] !== '-' || v[7] !== '-' || v[10] !== ' ' || v[13] !== ':' || v[16] !== ':') return false;
-  const y = digitsAt(v, 0, 4);
-  const mo = digitsAt(v, 5, 7);
-  const d = digitsAt(v, 8, 10);
-  const h = digitsAt(v, 11, 13);
-  const mi = digitsAt(v, 14, 16);
-  const s = digitsAt(v, 17, 19);
+  const y = parseDecimalAt(v, 0, 4);
+  const mo = parseDecimalAt(v, 5, 7);
+  const d = parseDecimalAt(v, 8, 10);
+  const h = parseDecimalAt(v, 11, 13);
+  const mi = parseDecimalAt(v, 14, 16);
+  const s = parseDecimalAt(v, 17, 19);
   if (y < 100 || mo < 1 || mo > 12 || d < 1 || h < 0 || h > 23 || mi < 0 || mi > 59 || s < 0 || s > 59) {
     return false;
   }

@@ -9,9 +9,8 @@
  * bodies in the table and 6,900–7,000/s with them in these files (evidence/append-bench.ts). A group
  * commit is one write (whole blocks with O_DIRECT, see segment-writer.ts) and one fdatasync, done
  * before the database commit that refers to the bytes: a committed row always points at durable
- * bytes. Bytes written by a commit that then
- * failed are cut off again (`rollback`), and at start anything after the last committed body (a
- * crash between the two) is truncated.
+ * bytes. Bytes written by a commit that then failed are cut off again (`rollback`), and at start
+ * anything after the last committed body (a crash between the two) is truncated.
  *
  * The files are plain JSON Lines: `jq` and any JSONL reader read them, and each line's SHA-256 is
  * what the measurement's log entry records.
